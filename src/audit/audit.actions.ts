@@ -1,0 +1,38 @@
+/**
+ * The closed list of audit actions (seed Ⅲ.3: every view and change is logged — who, when,
+ * what, whose data).
+ */
+export const AUDIT_ACTIONS = {
+  subjectCreated: 'subject.created',
+  subjectUpdated: 'subject.updated',
+  subjectDeleted: 'subject.deleted',
+  subjectViewed: 'subject.viewed',
+  subjectUnchanged: 'subject.unchanged',
+  entitlementCreated: 'entitlement.created',
+  entitlementUpdated: 'entitlement.updated',
+  entitlementDeleted: 'entitlement.deleted',
+  entitlementNotFound: 'entitlement.not-found',
+  entitlementExpired: 'entitlement.expired',
+  controlFlagsSet: 'subject.control-flags-set',
+  linkageFileReceived: 'linkage-file.received',
+  linkageFileViewed: 'linkage-file.viewed',
+  linkageRowRejected: 'linkage-row.rejected',
+} as const;
+
+/** One of {@link AUDIT_ACTIONS}. */
+export type AuditAction = (typeof AUDIT_ACTIONS)[keyof typeof AUDIT_ACTIONS];
+
+/** Who did it: a system client (API token), a staff user, or the system itself. */
+export interface Actor {
+  kind: 'client' | 'user' | 'system';
+  id: string;
+}
+
+/** What a caller records; the chain fields are filled in by `appendAudit`. */
+export interface AuditEntryInput {
+  actor: Actor;
+  action: AuditAction;
+  subjectRef?: string | null;
+  requestId?: string | null;
+  detail?: Record<string, unknown> | null;
+}

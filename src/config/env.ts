@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * The environment the gateway reads at start-up. This is the only module that reads
+ * `process.env`; everything else receives a parsed {@link Env}.
+ *
+ * @example
+ * const env = loadEnv(process.env);
+ * env.PORT; // 3000
+ */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    MASTER_KEY_FILE: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    DEMO: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('1')
+      .transform((v) => v === '1' || v === 'true'),
+    INTAKE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .transform((e) => ({
+    ...e,
+    DATA_DIR: path.resolve(e.DATA_DIR),
+    MASTER_KEY_FILE: path.resolve(e.MASTER_KEY_FILE ?? path.join(e.DATA_DIR, 'master.key')),
+  }));
+
+/** The parsed, validated environment. */
+export type Env = z.output<typeof envSchema>;
+
+/** Thrown when the environment is invalid; its message names every bad variable. */
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+/**
+ * Parses the environment, or throws an {@link EnvError} listing each bad variable.
+ *
+ * @example
+ * loadEnv({ PORT: 'eighty' }); // throws: "PORT: Invalid input: expected number, received NaN"
+ */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+
+/** A drizzle database or transaction, whichever driver is underneath. */
+export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+/** An open database with its driver, for the few places that need the driver itself. */
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** The postgres.js client when `kind` is 'postgres' (COPY, benchmarks). */
+  sql?: postgres.Sql;
+  /** The PGlite instance when `kind` is 'pglite'. */
+  pglite?: PGlite;
+  close(): Promise<void>;
+}
+
+/** Where to open the database: a PostgreSQL URL, a PGlite data folder, or PGlite in memory. */
+export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true };
+
+/**
+ * Opens PostgreSQL (postgres.js) or embedded PGlite behind one drizzle type.
+ *
+ * @example
+ * const database = await openDatabase(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: 'data/pg' });
+ */
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if ('url' in target) {
+    const client = postgres(target.url, { max: 10, onnotice: () => {}, connection: { application_name: 'pmh-gateway' } });
+    return { db: drizzlePostgres(client) as unknown as Db, kind: 'postgres', sql: client, close: () => client.end({ timeout: 5 }) };
+  }
+  let pglite: PGlite;
+  if ('dataDir' in target) {
+    mkdirSync(path.dirname(target.dataDir), { recursive: true });
+    pglite = await PGlite.create(target.dataDir);
+  } else {
+    pglite = await PGlite.create();
+  }
+  return { db: drizzlePglite(pglite) as unknown as Db, kind: 'pglite', pglite, close: () => pglite.close() };
+}
+
+/**
+ * Runs raw SQL and returns its rows, hiding that postgres.js answers with an array and
+ * PGlite with `{ rows }` (STACK.md).
+ *
+ * @example
+ * const rows = await queryRows<{ n: number }>(db, sql`select 1 as n`);
+ */
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+/**
+ * The SQLSTATE of a database error, looking through drizzle's `DrizzleQueryError` wrapper.
+ *
+ * @example
+ * if (sqlState(err) === '23505') { ... } // unique violation
+ */
+export function sqlState(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export { sql };

@@ -1,0 +1,122 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.js';
+import { appliedMigrationCount } from '../db/migrate.js';
+import type { PmhPort } from '../pmh/index.js';
+import { registerHubRoutes } from '../pmh/pmh.routes.js';
+import { type GatewayEnv, createRouter } from './http/context.js';
+import { DOCS_HTML } from './http/docs-page.js';
+import { bearerAuth, requestContext } from './http/middleware.js';
+import { PROBLEM_MEDIA_TYPE, PROBLEMS, Problem, type ProblemCode, problemBody } from './http/problem.js';
+import type { IntakeService } from './intake/index.js';
+import { registerIntakeRoutes } from './intake/intake.routes.js';
+import { registerRegistrationRoutes } from './registration/registration.routes.js';
+
+/** What the composed application needs. */
+export interface AppDeps {
+  database: Database;
+  hub: PmhPort;
+  intake: IntakeService;
+  logger: Logger;
+  version?: string;
+}
+
+const HTTP_STATUS_PROBLEM: Record<number, ProblemCode> = {
+  400: 'malformed-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
+
+/** The OpenAPI document's fixed part. */
+export const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'pmh-gateway',
+    version: '0.1.0',
+    description:
+      'Gateway for Public Medical Hub (PMH) medical-subsidy linkage: municipal case systems register subjects (対象者情報) and entitlements (医療助成資格情報). Errors are application/problem+json (RFC 9457).',
+  },
+} as const;
+
+/**
+ * Composes the gateway: the municipality-side API under `/api/v1`, the hub's own API under
+ * `/pmh/v1`, health, OpenAPI and docs, with one error vocabulary for all of it.
+ *
+ * @example
+ * const app = createApp({ database, hub, intake, logger });
+ * await app.request('/healthz');
+ */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<GatewayEnv>();
+  app.use('*', requestContext(deps.logger));
+
+  app.onError((err, c) => {
+    const requestId = c.get('requestId');
+    let code: ProblemCode;
+    let errors: Problem['errors'];
+    if (err instanceof Problem) {
+      code = err.code;
+      errors = err.errors;
+    } else if (err instanceof HTTPException) {
+      code = HTTP_STATUS_PROBLEM[err.status] ?? 'internal-error';
+    } else {
+      code = 'internal-error';
+      c.get('logger')?.error(
+        { err: { name: (err as Error).name, code: (err as { code?: unknown }).code, stack: (err as Error).stack } },
+        'unhandled error',
+      );
+    }
+    if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="pmh-gateway"');
+    return c.body(JSON.stringify(problemBody(code, { instance: c.req.path, requestId, ...(errors ? { errors } : {}) })), {
+      status: PROBLEMS[code].status,
+      headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
+    });
+  });
+  app.notFound((c) =>
+    c.body(JSON.stringify(problemBody('not-found', { instance: c.req.path, requestId: c.get('requestId') })), {
+      status: 404,
+      headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const applied = await appliedMigrationCount(deps.database);
+    const ready = applied !== undefined && applied > 0;
+    return c.json({ status: ready ? 'ready' : 'not-ready', database: deps.database.kind, migrations: applied ?? null }, ready ? 200 : 503);
+  });
+  app.get('/problems/:code', (c) => {
+    const code = c.req.param('code') as ProblemCode;
+    const p = PROBLEMS[code];
+    if (!p) throw new Problem('not-found');
+    return c.json({ type: `/problems/${code}`, code, status: p.status, title: p.title, detail: p.detail });
+  });
+
+  const api = createRouter();
+  api.use('*', bearerAuth(deps.database.db));
+  registerRegistrationRoutes(api, { hub: deps.hub });
+  registerIntakeRoutes(api, { intake: deps.intake });
+  app.route('/api/v1', api);
+
+  const pmh = createRouter();
+  pmh.use('*', bearerAuth(deps.database.db));
+  registerHubRoutes(pmh, { hub: deps.hub });
+  app.route('/pmh/v1', pmh);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A system client token, bound to one tenant and one business',
+  });
+  app.doc31('/openapi.json', OPENAPI_INFO);
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+  return app;
+}
+
+/** The composed application. */
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,56 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../db/client.js';
+import { clientExists, createClient, SCOPES, type Scope } from '../identity/index.js';
+import { ensureTenant } from '../pmh/index.js';
+
+/** The demo tenants: Tokyo (the data owner in the seed) and Kanagawa. */
+export const DEMO_TENANTS = [
+  { municipalityCode: '130001', name: '東京都' },
+  { municipalityCode: '140007', name: '神奈川県' },
+] as const;
+
+/** The demo business: 自立支援医療（精神通院）. */
+export const DEMO_BUSINESS_ID = 'jiritsu-seishin';
+
+/** One entry of `demo-credentials.json`. */
+export interface DemoCredential {
+  municipalityCode: string;
+  businessId: string;
+  token: string;
+  scopes: Scope[];
+}
+
+/**
+ * Seeds the demo tenants and one client each, idempotently: an existing
+ * `demo-credentials.json` is reused, so a restart keeps the same tokens and data.
+ *
+ * @example
+ * const creds = await seedDemo(db, 'data');
+ */
+export async function seedDemo(db: Db, dataDir: string): Promise<{ file: string; tenants: DemoCredential[] }> {
+  const file = path.join(dataDir, 'demo-credentials.json');
+  const previous: DemoCredential[] = existsSync(file)
+    ? ((JSON.parse(readFileSync(file, 'utf8')) as { tenants?: DemoCredential[] }).tenants ?? [])
+    : [];
+  const tenants: DemoCredential[] = [];
+  for (const t of DEMO_TENANTS) {
+    await ensureTenant(db, t.municipalityCode, t.name);
+    const scopes: Scope[] = [SCOPES.register, SCOPES.read, SCOPES.myNumberView];
+    const known = previous.find((p) => p.municipalityCode === t.municipalityCode);
+    if (known && (await clientExists(db, known.token))) {
+      tenants.push(known);
+      continue;
+    }
+    const { token } = await createClient(db, {
+      name: `demo case system (${t.name})`,
+      tenantCode: t.municipalityCode,
+      businessId: DEMO_BUSINESS_ID,
+      scopes,
+      ...(known ? { token: known.token } : {}),
+    });
+    tenants.push({ municipalityCode: t.municipalityCode, businessId: DEMO_BUSINESS_ID, token, scopes });
+  }
+  writeFileSync(file, `${JSON.stringify({ tenants }, null, 2)}\n`, { mode: 0o600 });
+  return { file, tenants };
+}

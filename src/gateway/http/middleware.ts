@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { Db } from '../../db/client.js';
+import { authenticate, type Principal, type Scope } from '../../identity/index.js';
+import type { GatewayEnv } from './context.js';
+import { Problem } from './problem.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Takes the caller's `X-Request-Id` when well-formed, or makes one; echoes it; logs the request. */
+export function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const started = performance.now();
+    c.set('requestId', requestId);
+    c.set('logger', logger.child({ requestId }));
+    c.header('X-Request-Id', requestId);
+    await next();
+    logger.info(
+      { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  };
+}
+
+/** Requires a bearer token of a live client; the tenant comes from the token only. */
+export function bearerAuth(db: Db): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = match?.[1] ? await authenticate(db, match[1]) : undefined;
+    if (!principal) {
+      c.header('WWW-Authenticate', 'Bearer realm="pmh-gateway"');
+      throw new Problem('unauthorized');
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+/**
+ * The caller, checked for a scope.
+ *
+ * @example
+ * const principal = requireScope(c, 'register');
+ */
+export function requireScope(c: Context<GatewayEnv>, scope: Scope): Principal {
+  const principal = c.get('principal');
+  if (!principal.scopes.has(scope)) throw new Problem('forbidden');
+  return principal;
+}

@@ -1,0 +1,562 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { AUDIT_ACTIONS, type Actor, type AuditEntryInput, appendAudit } from '../../audit/index.js';
+import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
+import { type Db, queryRows } from '../../db/client.js';
+import type { Principal } from '../../identity/index.js';
+import {
+  FIELD_CODES,
+  type FieldError,
+  type HubCaller,
+  type PmhPort,
+  type RecordOutcome,
+  type RegistrationRecord,
+  registrationRecordSchema,
+  toFieldErrors,
+} from '../../pmh/index.js';
+import { type CsvRecord, createCsvParser, parseCsv } from './csv.js';
+import { type CsvEncoding, charsetFromContentType, createEncodingSniffer, decodeChunks } from './encoding.js';
+import type { LinkageFileView } from './intake.schemas.js';
+import { linkageFileChunks, linkageFileRows, linkageFiles } from './intake.tables.js';
+import { checkHeader, type LinkageHeader, rowToRecord } from './linkage-columns.js';
+
+const CHUNK_BYTES = 1 << 20;
+const HEADER_LIMIT = 64 * 1024;
+
+/** The outcome of one row of a linkage file. */
+export type RowOutcome = RecordOutcome | 'rejected';
+
+/** Why an upload was refused before anything was stored. */
+export type UploadRefusal =
+  | { ok: false; reason: 'unsupported-charset' }
+  | { ok: false; reason: 'invalid-header'; errors: FieldError[] }
+  | { ok: false; reason: 'too-large' };
+
+/** Dependencies of the intake. */
+export interface IntakeDeps {
+  db: Db;
+  keyRing: KeyRing;
+  hub: PmhPort;
+  clock: () => Date;
+  logger: Logger;
+  batchSize: number;
+  leaseMs?: number;
+  maxBytes?: number;
+  instanceId?: string;
+}
+
+interface PendingRow {
+  rowNo: number;
+  line: number;
+  csv: CsvRecord;
+}
+
+type FileRow = typeof linkageFiles.$inferSelect;
+
+function fileContext(fileId: string, seq: number): string {
+  return `linkage-file:${fileId}:${seq}`;
+}
+
+function rowRef(fileId: string, rowNo: number): string {
+  return `linkage-file:${fileId}:row:${rowNo}`;
+}
+
+/**
+ * The municipality side of registration by file (連携ファイル, seed ㉖): stores an upload
+ * durably and encrypted, then a worker feeds it to the hub in batches, committing each
+ * batch's row outcomes with the file's resume cursor.
+ *
+ * @example
+ * const intake = new IntakeService({ db, keyRing, hub, clock, logger, batchSize: 1000 });
+ * intake.start();
+ */
+export class IntakeService {
+  readonly #instanceId: string;
+  readonly #leaseMs: number;
+  #running = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.#instanceId = deps.instanceId ?? `intake-${randomUUID()}`;
+    this.#leaseMs = deps.leaseMs ?? 30_000;
+  }
+
+  /**
+   * Stores an upload (request body, streamed) sealed in 1 MiB chunks. Answers only after
+   * the whole body is committed; the header is checked first so a wrong file stores nothing.
+   */
+  async receive(
+    principal: Principal,
+    input: { fileName: string; contentType: string | undefined; body: ReadableStream<Uint8Array> | null; requestId: string },
+  ): Promise<{ ok: true; view: LinkageFileView } | UploadRefusal> {
+    const declared = charsetFromContentType(input.contentType);
+    if (declared === 'unsupported') return { ok: false, reason: 'unsupported-charset' };
+    const { dataKey } = await this.deps.keyRing.forScope(principal.tenantCode);
+    const id = randomUUID();
+    const sniffer = createEncodingSniffer();
+    const maxBytes = this.deps.maxBytes ?? 2 * 1024 ** 3;
+    let head: Buffer | undefined = Buffer.alloc(0);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let chunkSeq = 0;
+    let byteSize = 0;
+    let inserted = false;
+
+    const flush = async (final: boolean) => {
+      while (pendingBytes >= CHUNK_BYTES || (final && pendingBytes > 0)) {
+        const all = Buffer.concat(pending);
+        const piece = all.subarray(0, Math.min(CHUNK_BYTES, all.length));
+        const rest = all.subarray(piece.length);
+        await this.deps.db
+          .insert(linkageFileChunks)
+          .values({ fileId: id, seq: chunkSeq, sealed: seal(dataKey, piece, fileContext(id, chunkSeq)) });
+        chunkSeq += 1;
+        pending = rest.length ? [Buffer.from(rest)] : [];
+        pendingBytes = rest.length;
+      }
+    };
+
+    const start = async () => {
+      await this.deps.db.insert(linkageFiles).values({
+        id,
+        tenantCode: principal.tenantCode,
+        businessId: principal.businessId,
+        clientId: principal.clientId,
+        fileName: input.fileName,
+        status: 'uploading',
+        requestId: input.requestId,
+        receivedAt: this.deps.clock(),
+      });
+      inserted = true;
+    };
+
+    const abandon = async () => {
+      if (inserted) await this.deps.db.delete(linkageFiles).where(eq(linkageFiles.id, id));
+    };
+
+    try {
+      if (input.body) {
+        const reader = input.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+          byteSize += bytes.length;
+          if (byteSize > maxBytes) {
+            await reader.cancel();
+            await abandon();
+            return { ok: false, reason: 'too-large' };
+          }
+          sniffer.push(bytes);
+          if (head) {
+            head = Buffer.concat([head, bytes]);
+            const nl = head.indexOf(10);
+            if (nl < 0 && head.length < HEADER_LIMIT) continue;
+            const refusal = this.#checkHeaderBytes(head.subarray(0, nl < 0 ? head.length : nl));
+            if (refusal) {
+              await reader.cancel();
+              return refusal;
+            }
+            pending.push(head);
+            pendingBytes += head.length;
+            head = undefined;
+            await start();
+          } else {
+            pending.push(bytes);
+            pendingBytes += bytes.length;
+          }
+          if (pendingBytes >= CHUNK_BYTES) await flush(false);
+        }
+      }
+      if (head) {
+        const refusal = this.#checkHeaderBytes(head.subarray(0, head.indexOf(10) < 0 ? head.length : head.indexOf(10)));
+        if (refusal) return refusal;
+        pending.push(head);
+        pendingBytes += head.length;
+        await start();
+      }
+      await flush(true);
+      const encoding: CsvEncoding = declared ?? sniffer.result();
+      const actor: Actor = { kind: 'client', id: principal.clientId };
+      await this.deps.db.transaction(async (tx) => {
+        await tx
+          .update(linkageFiles)
+          .set({ status: 'received', encoding, byteSize, chunkCount: chunkSeq, receivedAt: this.deps.clock() })
+          .where(eq(linkageFiles.id, id));
+        await appendAudit(
+          tx,
+          principal.tenantCode,
+          [
+            {
+              actor,
+              action: AUDIT_ACTIONS.linkageFileReceived,
+              requestId: input.requestId,
+              detail: { linkageFileId: id, byteSize },
+            },
+          ],
+          this.deps.clock(),
+        );
+      });
+    } catch (err) {
+      await abandon().catch(() => {});
+      throw err;
+    }
+    this.#wake?.();
+    const view = await this.get(principal, id, { onlyRejected: false, after: 0, limit: 0 });
+    if (!view) throw new Error('stored linkage file vanished');
+    return { ok: true, view };
+  }
+
+  #checkHeaderBytes(bytes: Buffer): UploadRefusal | undefined {
+    const parser = createCsvParser();
+    const text = bytes.toString('latin1').replace(/^\u00ef\u00bb\u00bf/, '');
+    const [record] = [...parser.push(text), ...parser.end()];
+    const result = checkHeader(record?.fields ?? []);
+    return 'errors' in result ? { ok: false, reason: 'invalid-header', errors: result.errors } : undefined;
+  }
+
+  /** A linkage file of the caller's tenant and business with a page of its row outcomes. */
+  async get(
+    principal: Principal,
+    fileId: string,
+    page: { onlyRejected: boolean; after: number; limit: number },
+  ): Promise<LinkageFileView | undefined> {
+    const [file] = await this.deps.db
+      .select()
+      .from(linkageFiles)
+      .where(
+        and(
+          eq(linkageFiles.id, fileId),
+          eq(linkageFiles.tenantCode, principal.tenantCode),
+          eq(linkageFiles.businessId, principal.businessId),
+        ),
+      );
+    if (!file) return undefined;
+    const rows =
+      page.limit > 0
+        ? await this.deps.db
+            .select({
+              rowNo: linkageFileRows.rowNo,
+              line: linkageFileRows.line,
+              outcome: linkageFileRows.outcome,
+              subjectId: linkageFileRows.subjectId,
+              errors: linkageFileRows.errors,
+            })
+            .from(linkageFileRows)
+            .where(
+              and(
+                eq(linkageFileRows.fileId, fileId),
+                gt(linkageFileRows.rowNo, page.after),
+                page.onlyRejected ? eq(linkageFileRows.outcome, 'rejected') : undefined,
+              ),
+            )
+            .orderBy(asc(linkageFileRows.rowNo))
+            .limit(page.limit + 1)
+        : [];
+    const more = rows.length > page.limit;
+    const shown = more ? rows.slice(0, page.limit) : rows;
+    return {
+      linkageFileId: file.id,
+      fileName: file.fileName,
+      status: file.status,
+      encoding: file.encoding,
+      byteSize: file.byteSize,
+      receivedAt: file.receivedAt.toISOString(),
+      startedAt: file.startedAt?.toISOString() ?? null,
+      completedAt: file.completedAt?.toISOString() ?? null,
+      totalRows: file.totalRows,
+      processedRows: file.cursorRow,
+      counts: {
+        created: file.created,
+        updated: file.updated,
+        unchanged: file.unchanged,
+        deleted: file.deleted,
+        notFound: file.notFound,
+        rejected: file.rejected,
+      },
+      resumeCount: file.resumeCount,
+      lastResumedFrom: file.lastResumedFrom,
+      failure: file.failure,
+      rows: shown.map((r) => ({
+        rowNo: r.rowNo,
+        line: r.line,
+        outcome: r.outcome as RowOutcome,
+        subjectId: r.subjectId,
+        ...(r.errors ? { errors: JSON.parse(r.errors) as FieldError[] } : {}),
+      })),
+      nextAfter: more ? (shown.at(-1)?.rowNo ?? null) : null,
+    };
+  }
+
+  /** Starts the background worker. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** Stops the worker after the batch in hand; the cursor makes the rest resumable. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let worked = false;
+      try {
+        worked = await this.processNext();
+      } catch (err) {
+        this.deps.logger.error({ err: { name: (err as Error).name, code: (err as { code?: string }).code } }, 'intake worker error');
+      }
+      if (!worked && this.#running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+    }
+  }
+
+  /** Claims the next file (upload order per tenant) and processes it to the end. */
+  async processNext(): Promise<boolean> {
+    const file = await this.#claim();
+    if (!file) return false;
+    try {
+      await this.#process(file);
+    } catch (err) {
+      this.deps.logger.error(
+        { linkageFileId: file.id, err: { name: (err as Error).name, code: (err as { code?: string }).code } },
+        'linkage file processing stopped; it will resume from its cursor',
+      );
+      await this.deps.db
+        .update(linkageFiles)
+        .set({ leaseUntil: null, leaseOwner: null })
+        .where(and(eq(linkageFiles.id, file.id), eq(linkageFiles.leaseOwner, this.#instanceId)));
+      throw err;
+    }
+    return true;
+  }
+
+  async #claim(): Promise<FileRow | undefined> {
+    const rows = await queryRows<{ id: string }>(
+      this.deps.db,
+      sql`
+      update intake.linkage_files f
+         set status = 'processing',
+             lease_owner = ${this.#instanceId},
+             lease_until = now() + make_interval(secs => ${this.#leaseMs / 1000}),
+             started_at = coalesce(f.started_at, now()),
+             resume_count = f.resume_count + (case when f.status = 'processing' then 1 else 0 end),
+             last_resumed_from = case when f.status = 'processing' then f.cursor_row else f.last_resumed_from end
+       where f.id = (
+         select c.id from intake.linkage_files c
+          where c.status in ('received', 'processing')
+            and (c.lease_until is null or c.lease_until < now())
+            and not exists (
+              select 1 from intake.linkage_files e
+               where e.tenant_code = c.tenant_code and e.status in ('received', 'processing')
+                 and (e.received_at, e.seq) < (c.received_at, c.seq))
+          order by c.received_at, c.seq
+          limit 1
+          for update skip locked)
+      returning f.id`,
+    );
+    const id = rows[0]?.id;
+    if (!id) return undefined;
+    const [file] = await this.deps.db.select().from(linkageFiles).where(eq(linkageFiles.id, id));
+    return file;
+  }
+
+  async *#chunks(file: FileRow, dataKey: Buffer): AsyncIterable<Uint8Array> {
+    for (let from = 0; from < file.chunkCount; from += 4) {
+      const page = await this.deps.db
+        .select()
+        .from(linkageFileChunks)
+        .where(and(eq(linkageFileChunks.fileId, file.id), inArray(linkageFileChunks.seq, [from, from + 1, from + 2, from + 3])))
+        .orderBy(asc(linkageFileChunks.seq));
+      for (const chunk of page) yield open(dataKey, chunk.sealed, fileContext(file.id, chunk.seq));
+    }
+  }
+
+  async #process(file: FileRow): Promise<void> {
+    const keys = await this.deps.keyRing.forScope(file.tenantCode);
+    const encoding = (file.encoding ?? 'utf-8') as CsvEncoding;
+    const caller: HubCaller = {
+      tenantCode: file.tenantCode,
+      businessId: file.businessId,
+      actor: { kind: 'client', id: file.clientId },
+      requestId: file.requestId ?? undefined,
+    };
+    let header: LinkageHeader | undefined;
+    let rowNo = 0;
+    let batch: PendingRow[] = [];
+    for await (const csv of parseCsv(decodeChunks(this.#chunks(file, keys.dataKey), encoding))) {
+      if (!header) {
+        const h = checkHeader(csv.fields);
+        if ('errors' in h) {
+          await this.#fail(file, 'invalid-header');
+          return;
+        }
+        header = h;
+        continue;
+      }
+      rowNo += 1;
+      if (rowNo <= file.cursorRow) continue;
+      batch.push({ rowNo, line: csv.line, csv });
+      if (batch.length >= this.deps.batchSize) {
+        await this.#commitBatch(file, caller, keys.blindIndexKey, header, batch);
+        batch = [];
+        if (!this.#running && this.#loop) return;
+      }
+    }
+    if (batch.length && header) await this.#commitBatch(file, caller, keys.blindIndexKey, header, batch);
+    await this.deps.db
+      .update(linkageFiles)
+      .set({
+        status: 'completed',
+        totalRows: rowNo,
+        completedAt: this.deps.clock(),
+        leaseOwner: null,
+        leaseUntil: null,
+      })
+      .where(eq(linkageFiles.id, file.id));
+  }
+
+  async #fail(file: FileRow, failure: string): Promise<void> {
+    await this.deps.db
+      .update(linkageFiles)
+      .set({ status: 'failed', failure, completedAt: this.deps.clock(), leaseOwner: null, leaseUntil: null })
+      .where(eq(linkageFiles.id, file.id));
+  }
+
+  async #commitBatch(
+    file: FileRow,
+    caller: HubCaller,
+    blindIndexKey: Buffer,
+    header: LinkageHeader,
+    batch: PendingRow[],
+  ): Promise<void> {
+    type Row = PendingRow & { errors?: FieldError[]; record?: RegistrationRecord; keyDigest?: Buffer };
+    const rows: Row[] = batch.map((p) => {
+      if (p.csv.error) {
+        const code = p.csv.error === 'stray-quote' ? FIELD_CODES.csvStrayQuote : FIELD_CODES.csvUnterminatedQuote;
+        return { ...p, errors: [{ pointer: '', code }] };
+      }
+      if (p.csv.fields.length !== header.columns.length) {
+        return { ...p, errors: [{ pointer: '', code: FIELD_CODES.csvColumnCount }] };
+      }
+      const { record, errors } = rowToRecord(header, p.csv.fields);
+      const parsed = registrationRecordSchema.safeParse(record);
+      if (!parsed.success || errors.length) {
+        const flagged = new Set(errors.map((e) => e.pointer));
+        const more = parsed.success ? [] : toFieldErrors(parsed.error.issues, false).filter((e) => !flagged.has(e.pointer));
+        return { ...p, errors: [...errors, ...more] };
+      }
+      const r = parsed.data;
+      const keyDigest = hmac(blindIndexKey, `${r.myNumber}\u0000${r.orgSpecificCertificateTypeId}\u0000${r.certificationSubKey ?? ''}`, 16);
+      return { ...p, record: r, keyDigest };
+    });
+
+    const candidates = rows.filter((r) => r.keyDigest);
+    const seenBefore = new Set<string>();
+    if (candidates.length) {
+      const found = await this.deps.db
+        .select({ keyDigest: linkageFileRows.keyDigest })
+        .from(linkageFileRows)
+        .where(
+          and(
+            eq(linkageFileRows.fileId, file.id),
+            inArray(
+              linkageFileRows.keyDigest,
+              candidates.map((r) => r.keyDigest as Buffer),
+            ),
+          ),
+        );
+      for (const f of found) if (f.keyDigest) seenBefore.add(f.keyDigest.toString('base64'));
+    }
+    for (const r of candidates) {
+      const k = (r.keyDigest as Buffer).toString('base64');
+      if (seenBefore.has(k)) {
+        r.errors = [{ pointer: '/myNumber', code: FIELD_CODES.duplicateKeyInFile }];
+        r.record = undefined;
+        r.keyDigest = undefined;
+      } else seenBefore.add(k);
+    }
+
+    const valid = rows.filter((r) => r.record);
+    const first = batch[0]?.rowNo ?? 0;
+    const last = batch.at(-1)?.rowNo ?? 0;
+    const results = valid.length
+      ? await this.deps.hub.submit(caller, {
+          idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
+          records: valid.map((r) => r.record as RegistrationRecord),
+          recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
+        })
+      : [];
+    const outcomes = new Map<number, { outcome: RowOutcome; subjectId: string | null }>();
+    valid.forEach((r, i) => {
+      const res = results[i];
+      if (!res) throw new Error('hub answered fewer results than records');
+      outcomes.set(r.rowNo, { outcome: res.outcome, subjectId: res.subjectId });
+    });
+
+    const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, notFound: 0, rejected: 0 };
+    const audit: AuditEntryInput[] = [];
+    const values = rows.map((r) => {
+      const o = outcomes.get(r.rowNo) ?? { outcome: 'rejected' as const, subjectId: null };
+      if (o.outcome === 'not-found') counts.notFound += 1;
+      else counts[o.outcome] += 1;
+      if (o.outcome === 'rejected') {
+        audit.push({
+          actor: caller.actor,
+          action: AUDIT_ACTIONS.linkageRowRejected,
+          requestId: caller.requestId ?? null,
+          detail: { ref: rowRef(file.id, r.rowNo), codes: (r.errors ?? []).map((e) => e.code) },
+        });
+      }
+      return {
+        fileId: file.id,
+        rowNo: r.rowNo,
+        line: r.line,
+        outcome: o.outcome,
+        subjectId: o.subjectId,
+        keyDigest: r.keyDigest ?? null,
+        errors: r.errors ? JSON.stringify(r.errors) : null,
+      };
+    });
+
+    await this.deps.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select({ cursorRow: linkageFiles.cursorRow, leaseOwner: linkageFiles.leaseOwner })
+        .from(linkageFiles)
+        .where(eq(linkageFiles.id, file.id))
+        .for('update');
+      if (!current || current.leaseOwner !== this.#instanceId || current.cursorRow !== first - 1) {
+        throw new Error('lost the lease on this linkage file');
+      }
+      for (let i = 0; i < values.length; i += 1000) await tx.insert(linkageFileRows).values(values.slice(i, i + 1000));
+      if (audit.length) await appendAudit(tx, file.tenantCode, audit, this.deps.clock());
+      await tx
+        .update(linkageFiles)
+        .set({
+          cursorRow: last,
+          created: sql`${linkageFiles.created} + ${counts.created}`,
+          updated: sql`${linkageFiles.updated} + ${counts.updated}`,
+          unchanged: sql`${linkageFiles.unchanged} + ${counts.unchanged}`,
+          deleted: sql`${linkageFiles.deleted} + ${counts.deleted}`,
+          notFound: sql`${linkageFiles.notFound} + ${counts.notFound}`,
+          rejected: sql`${linkageFiles.rejected} + ${counts.rejected}`,
+          leaseUntil: sql`now() + make_interval(secs => ${this.#leaseMs / 1000})`,
+        })
+        .where(eq(linkageFiles.id, file.id));
+    });
+  }
+}

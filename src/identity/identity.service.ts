@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { apiClients } from './identity.tables.js';
+
+/** What a system client may do. */
+export const SCOPES = {
+  register: 'register',
+  read: 'read',
+  myNumberView: 'my-number:view',
+} as const;
+
+/** One of {@link SCOPES}. */
+export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
+
+/** An authenticated caller: the tenant and business come from its token, never from a body. */
+export interface Principal {
+  clientId: string;
+  tenantCode: string;
+  businessId: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/**
+ * Creates a client and returns its bearer token, shown once. A fixed token may be passed
+ * (the demo keeps its credentials across restarts); it is stored only as a hash.
+ *
+ * @example
+ * const { token } = await createClient(db, { name: 'case system', tenantCode: '130001', businessId: 'jiritsu-seishin', scopes: ['register', 'read'] });
+ */
+export async function createClient(
+  db: Db,
+  input: { name: string; tenantCode: string; businessId: string; scopes: readonly Scope[]; token?: string },
+): Promise<{ clientId: string; token: string }> {
+  const token = input.token ?? `pmh_${randomBytes(32).toString('base64url')}`;
+  const clientId = `cli_${randomBytes(9).toString('base64url')}`;
+  await db.insert(apiClients).values({
+    id: clientId,
+    name: input.name,
+    tenantCode: input.tenantCode,
+    businessId: input.businessId,
+    tokenHash: hashToken(token),
+    scopes: [...input.scopes],
+  });
+  return { clientId, token };
+}
+
+/**
+ * Finds the live client behind a bearer token.
+ *
+ * @example
+ * const principal = await authenticate(db, token); // undefined when unknown or revoked
+ */
+export async function authenticate(db: Db, token: string): Promise<Principal | undefined> {
+  const [row] = await db
+    .select()
+    .from(apiClients)
+    .where(and(eq(apiClients.tokenHash, hashToken(token)), isNull(apiClients.revokedAt)));
+  if (!row) return undefined;
+  return {
+    clientId: row.id,
+    tenantCode: row.tenantCode,
+    businessId: row.businessId,
+    scopes: new Set(row.scopes as Scope[]),
+  };
+}
+
+/** Whether a client with this token exists already (the demo seeds idempotently). */
+export async function clientExists(db: Db, token: string): Promise<boolean> {
+  const [row] = await db.select({ id: apiClients.id }).from(apiClients).where(eq(apiClients.tokenHash, hashToken(token)));
+  return row !== undefined;
+}

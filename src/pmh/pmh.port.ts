@@ -1,0 +1,50 @@
+import type { Actor } from '../audit/index.js';
+import type { FieldError } from './field-codes.js';
+import type { RecordResult, RegistrationRecord } from './pmh.schemas.js';
+import type { ControlFlags, EntitlementPatch, SubjectView } from './pmh.views.js';
+
+/** Who is asking the hub, for which tenant and business. The tenant comes from the caller's credentials. */
+export interface HubCaller {
+  tenantCode: string;
+  businessId: string;
+  actor: Actor;
+  requestId?: string | undefined;
+}
+
+/** A submission of validated records (seed ㉖). */
+export interface Submission {
+  /** A retried submission with the same key returns the first answer and changes nothing again. */
+  idempotencyKey?: string | undefined;
+  records: readonly RegistrationRecord[];
+  /** An opaque reference per record (e.g. linkage file and row), kept in its audit entry. */
+  recordRefs?: readonly string[] | undefined;
+}
+
+/** The outcome of a change to one subject or entitlement. */
+export type ChangeResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: 'not-found' }
+  | { ok: false; reason: 'invalid'; errors: FieldError[] };
+
+/**
+ * The PMH port: everything the gateway may ask of the hub. Implemented in process by
+ * `PmhService`; a remote adapter (HTTP) implements the same contract.
+ */
+export interface PmhPort {
+  submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]>;
+  getSubject(caller: HubCaller, subjectId: string, options: { showMyNumber: boolean }): Promise<SubjectView | undefined>;
+  updateEntitlement(
+    caller: HubCaller,
+    subjectId: string,
+    entitlementId: string,
+    patch: EntitlementPatch,
+  ): Promise<ChangeResult<SubjectView>>;
+  expireEntitlement(
+    caller: HubCaller,
+    subjectId: string,
+    entitlementId: string,
+    forcedExpiryDate: string,
+  ): Promise<ChangeResult<SubjectView>>;
+  deleteSubject(caller: HubCaller, subjectId: string): Promise<ChangeResult<{ subjectId: string }>>;
+  setControlFlags(caller: HubCaller, subjectId: string, flags: ControlFlags): Promise<ChangeResult<SubjectView>>;
+}

@@ -1,0 +1,426 @@
+import { randomUUID } from 'node:crypto';
+import { z } from '@hono/zod-openapi';
+import { and, eq } from 'drizzle-orm';
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit, lockAuditChain } from '../audit/index.js';
+import { hmac, type KeyRing } from '../crypto/index.js';
+import type { Db } from '../db/client.js';
+import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
+import { type EntitlementSecret, type EntitlementRow, SubjectRepository, type SubjectRow, type SubjectSecret } from './pmh.repository.js';
+import type { FieldError } from './field-codes.js';
+import { checkNumbersAndDates, type RecordOutcome, type RecordResult, toFieldErrors, type UpsertRecord } from './pmh.schemas.js';
+import { submissions } from './pmh.tables.js';
+import { type ControlFlags, type EntitlementPatch, MASKED_MY_NUMBER, type SubjectView } from './pmh.views.js';
+
+interface SubjectState {
+  id: string;
+  row?: SubjectRow;
+  digest: Buffer;
+  secret?: SubjectSecret;
+  isNew: boolean;
+  dirty: boolean;
+  isNotDisclosed: boolean;
+  entitlementKeys: Set<string>;
+}
+
+interface EntitlementState {
+  id: string;
+  subjectId: string;
+  digest: Buffer;
+  secret?: EntitlementSecret;
+  isNew: boolean;
+  dirty: boolean;
+  typeId: string;
+  subKey: string;
+}
+
+const OUTCOME_ACTION: Record<RecordOutcome, AuditAction> = {
+  created: AUDIT_ACTIONS.entitlementCreated,
+  updated: AUDIT_ACTIONS.entitlementUpdated,
+  unchanged: AUDIT_ACTIONS.subjectUnchanged,
+  deleted: AUDIT_ACTIONS.entitlementDeleted,
+  'not-found': AUDIT_ACTIONS.entitlementNotFound,
+};
+
+const mergedEntitlement = z
+  .object({
+    medicalSubsidyInsurerNumber: z.string(),
+    medicalSubsidyRecipientNumber: z.string(),
+    validFrom: z.string(),
+    validTo: z.string().optional(),
+  })
+  .superRefine(checkNumbersAndDates);
+
+function entitlementErrors(secret: EntitlementSecret): FieldError[] {
+  const r = mergedEntitlement.safeParse(secret);
+  return r.success ? [] : toFieldErrors(r.error.issues, false);
+}
+
+function entitlementKey(subjectId: string, typeId: string, subKey: string): string {
+  return `${subjectId}\u0000${typeId}\u0000${subKey}`;
+}
+
+function splitRecord(r: UpsertRecord): { subject: SubjectSecret; entitlement: EntitlementSecret; isNotDisclosed?: boolean } {
+  const { modificationSeg: _seg, myNumber, municipalityIdentityKey, basicFiveInfo, isNotDisclosed, ...entitlement } = r;
+  const subject: SubjectSecret = { myNumber, basicFiveInfo };
+  if (municipalityIdentityKey !== undefined) subject.municipalityIdentityKey = municipalityIdentityKey;
+  return { subject, entitlement, ...(isNotDisclosed === undefined ? {} : { isNotDisclosed }) };
+}
+
+/**
+ * The hub (PMH): registers, answers and changes subjects and entitlements, one tenant at a
+ * time. Every change and every read of personal data is audited in the same transaction.
+ *
+ * @example
+ * const hub = new PmhService({ db, keyRing, clock: () => new Date() });
+ * const results = await hub.submit(caller, { records });
+ */
+export class PmhService implements PmhPort {
+  constructor(private readonly deps: { db: Db; keyRing: KeyRing; clock: () => Date }) {}
+
+  async #withRepo<T>(caller: HubCaller, fn: (repo: SubjectRepository, tx: Db) => Promise<T>): Promise<T> {
+    const keys = await this.deps.keyRing.forScope(caller.tenantCode);
+    return this.deps.db.transaction(async (tx) => {
+      await lockAuditChain(tx, caller.tenantCode);
+      return fn(new SubjectRepository(tx, caller.tenantCode, caller.businessId, keys), tx);
+    });
+  }
+
+  #audit(caller: HubCaller, action: AuditAction, subjectRef: string | null, detail?: Record<string, unknown>): AuditEntryInput {
+    return { actor: caller.actor, action, subjectRef, requestId: caller.requestId ?? null, detail: detail ?? null };
+  }
+
+  /** Registers, updates or deletes entitlements (seed ㉖); all records commit together or not at all. */
+  async submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]> {
+    return this.#withRepo(caller, async (repo, tx) => {
+      const key = submission.idempotencyKey;
+      if (key) {
+        const [done] = await tx
+          .select()
+          .from(submissions)
+          .where(and(eq(submissions.tenantCode, caller.tenantCode), eq(submissions.idempotencyKey, key)));
+        if (done) return JSON.parse(done.results) as RecordResult[];
+      }
+      const results = await this.#apply(caller, repo, tx, submission);
+      if (key) {
+        await tx.insert(submissions).values({
+          tenantCode: caller.tenantCode,
+          idempotencyKey: key,
+          results: JSON.stringify(results),
+          recordCount: results.length,
+        });
+      }
+      return results;
+    });
+  }
+
+  async #apply(caller: HubCaller, repo: SubjectRepository, tx: Db, submission: Submission): Promise<RecordResult[]> {
+    const now = this.deps.clock();
+    const { blindIndexKey, digestKey } = repo.keys;
+    const records = submission.records;
+    const indexes = records.map((r) => hmac(blindIndexKey, r.myNumber));
+    const distinct = new Map<string, Buffer>();
+    for (const idx of indexes) distinct.set(idx.toString('base64'), idx);
+    const existing = await repo.findByIndexes([...distinct.values()]);
+
+    const byIndex = new Map<string, SubjectState>();
+    const byId = new Map<string, SubjectState>();
+    for (const row of existing) {
+      const s: SubjectState = {
+        id: row.id,
+        row,
+        digest: row.digest,
+        isNew: false,
+        dirty: false,
+        isNotDisclosed: row.isNotDisclosed,
+        entitlementKeys: new Set(),
+      };
+      byIndex.set(row.myNumberIndex.toString('base64'), s);
+      byId.set(row.id, s);
+    }
+    const ents = new Map<string, EntitlementState>();
+    for (const e of await repo.entitlementsOf(existing.map((s) => s.id))) {
+      const k = entitlementKey(e.subjectId, e.orgSpecificCertificateTypeId, e.certificationSubKey);
+      ents.set(k, {
+        id: e.id,
+        subjectId: e.subjectId,
+        digest: e.digest,
+        isNew: false,
+        dirty: false,
+        typeId: e.orgSpecificCertificateTypeId,
+        subKey: e.certificationSubKey,
+      });
+      byId.get(e.subjectId)?.entitlementKeys.add(k);
+    }
+
+    const deletedEntitlements: string[] = [];
+    const deletedSubjects: string[] = [];
+    const results: RecordResult[] = [];
+    const audit: AuditEntryInput[] = [];
+
+    records.forEach((record, index) => {
+      const idxKey = indexes[index]?.toString('base64') ?? '';
+      const subKey = record.certificationSubKey ?? '';
+      let subject = byIndex.get(idxKey);
+      let outcome: RecordOutcome;
+      let subjectDeleted = false;
+      if (record.modificationSeg === '2') {
+        const k = subject && entitlementKey(subject.id, record.orgSpecificCertificateTypeId, subKey);
+        const ent = k ? ents.get(k) : undefined;
+        if (!subject || !k || !ent) {
+          outcome = 'not-found';
+        } else {
+          ents.delete(k);
+          subject.entitlementKeys.delete(k);
+          if (!ent.isNew) deletedEntitlements.push(ent.id);
+          outcome = 'deleted';
+          if (subject.entitlementKeys.size === 0) {
+            byIndex.delete(idxKey);
+            if (!subject.isNew) deletedSubjects.push(subject.id);
+            subject.isNew = false;
+            subject.dirty = false;
+            subjectDeleted = true;
+          }
+        }
+      } else {
+        const parts = splitRecord(record);
+        const subjectDigest = hmac(digestKey, JSON.stringify(parts.subject));
+        if (!subject) {
+          const id = randomUUID();
+          subject = {
+            id,
+            digest: subjectDigest,
+            secret: parts.subject,
+            isNew: true,
+            dirty: false,
+            isNotDisclosed: parts.isNotDisclosed ?? false,
+            entitlementKeys: new Set(),
+          };
+          byIndex.set(idxKey, subject);
+          byId.set(id, subject);
+        }
+        let subjectChanged = false;
+        if (!subject.digest.equals(subjectDigest)) {
+          subject.digest = subjectDigest;
+          subject.secret = parts.subject;
+          subject.dirty = !subject.isNew;
+          subjectChanged = true;
+        }
+        if (parts.isNotDisclosed !== undefined && parts.isNotDisclosed !== subject.isNotDisclosed) {
+          subject.isNotDisclosed = parts.isNotDisclosed;
+          subject.dirty = !subject.isNew;
+          subjectChanged = true;
+        }
+        const k = entitlementKey(subject.id, record.orgSpecificCertificateTypeId, subKey);
+        const entDigest = hmac(digestKey, JSON.stringify(parts.entitlement));
+        const ent = ents.get(k);
+        if (!ent) {
+          ents.set(k, {
+            id: randomUUID(),
+            subjectId: subject.id,
+            digest: entDigest,
+            secret: parts.entitlement,
+            isNew: true,
+            dirty: false,
+            typeId: record.orgSpecificCertificateTypeId,
+            subKey,
+          });
+          subject.entitlementKeys.add(k);
+          outcome = 'created';
+        } else if (!ent.digest.equals(entDigest)) {
+          ent.digest = entDigest;
+          ent.secret = parts.entitlement;
+          ent.dirty = !ent.isNew;
+          outcome = 'updated';
+        } else {
+          outcome = subjectChanged && !subject.isNew ? 'updated' : 'unchanged';
+        }
+      }
+      const subjectId = subject?.id ?? null;
+      results.push({ index, subjectId, outcome });
+      const ref = submission.recordRefs?.[index];
+      const detail: Record<string, unknown> = { outcome };
+      if (ref) detail.ref = ref;
+      if (subjectDeleted) detail.subjectDeleted = true;
+      audit.push(this.#audit(caller, OUTCOME_ACTION[outcome], subjectId, detail));
+    });
+
+    const newSubjects = [];
+    for (const s of byIndex.values()) {
+      if (s.isNew && s.secret) {
+        newSubjects.push({
+          id: s.id,
+          tenantCode: repo.tenantCode,
+          businessId: repo.businessId,
+          myNumberIndex: hmac(blindIndexKey, s.secret.myNumber),
+          sealed: repo.sealSubject(s.id, s.secret),
+          digest: s.digest,
+          isNotDisclosed: s.isNotDisclosed,
+          createdAt: now,
+          updatedAt: now,
+        });
+      }
+    }
+    await repo.deleteEntitlements(deletedEntitlements);
+    await repo.deleteSubjects(deletedSubjects);
+    await repo.insertSubjects(newSubjects);
+    for (const s of byIndex.values()) {
+      if (!s.dirty) continue;
+      await repo.updateSubject(s.id, {
+        ...(s.secret ? { sealed: repo.sealSubject(s.id, s.secret), digest: s.digest } : {}),
+        isNotDisclosed: s.isNotDisclosed,
+        updatedAt: now,
+      });
+    }
+    const newEntitlements = [];
+    for (const e of ents.values()) {
+      if (!e.secret) continue;
+      const columns = {
+        sealed: repo.sealEntitlement(e.id, e.secret),
+        digest: e.digest,
+        validFrom: e.secret.validFrom,
+        validTo: (e.secret.validTo as string | undefined) ?? null,
+        forcedExpiryDate: (e.secret.forcedExpiryDate as string | undefined) ?? null,
+        updatedAt: now,
+      };
+      if (e.isNew) {
+        newEntitlements.push({
+          id: e.id,
+          subjectId: e.subjectId,
+          tenantCode: repo.tenantCode,
+          orgSpecificCertificateTypeId: e.typeId,
+          certificationSubKey: e.subKey,
+          createdAt: now,
+          ...columns,
+        });
+      } else if (e.dirty) {
+        await repo.updateEntitlement(e.id, columns);
+      }
+    }
+    await repo.insertEntitlements(newEntitlements);
+    await appendAudit(tx, repo.tenantCode, audit, now);
+    return results;
+  }
+
+  #view(repo: SubjectRepository, row: SubjectRow, entRows: EntitlementRow[], showMyNumber: boolean): SubjectView {
+    const secret = repo.openSubject(row);
+    return {
+      subjectId: row.id,
+      municipalityCode: row.tenantCode,
+      businessId: row.businessId,
+      myNumber: showMyNumber ? secret.myNumber : MASKED_MY_NUMBER,
+      ...(secret.municipalityIdentityKey === undefined ? {} : { municipalityIdentityKey: secret.municipalityIdentityKey }),
+      basicFiveInfo: secret.basicFiveInfo,
+      pmhId: row.pmhId,
+      isNotDisclosed: row.isNotDisclosed,
+      viewingSuspended: row.viewingSuspended,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+      entitlements: entRows
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+        .map((e) => {
+          const s = repo.openEntitlement(e);
+          return {
+            ...(s as unknown as SubjectView['entitlements'][number]),
+            entitlementId: e.id,
+            orgSpecificCertificateTypeId: e.orgSpecificCertificateTypeId,
+            certificationSubKey: e.certificationSubKey,
+            ...(e.forcedExpiryDate ? { forcedExpiryDate: e.forcedExpiryDate } : {}),
+            createdAt: e.createdAt.toISOString(),
+            updatedAt: e.updatedAt.toISOString(),
+          };
+        }),
+    };
+  }
+
+  /** Reads a subject with its entitlements; the read itself is audited (seed Ⅲ.3, A31). */
+  async getSubject(caller: HubCaller, subjectId: string, options: { showMyNumber: boolean }): Promise<SubjectView | undefined> {
+    return this.#withRepo(caller, async (repo, tx) => {
+      const row = await repo.findById(subjectId);
+      if (!row) return undefined;
+      const view = this.#view(repo, row, await repo.entitlementsOf([row.id]), options.showMyNumber);
+      await appendAudit(
+        tx,
+        caller.tenantCode,
+        [this.#audit(caller, AUDIT_ACTIONS.subjectViewed, row.id, { myNumberShown: options.showMyNumber })],
+        this.deps.clock(),
+      );
+      return view;
+    });
+  }
+
+  async #changeEntitlement(
+    caller: HubCaller,
+    subjectId: string,
+    entitlementId: string,
+    action: AuditAction,
+    change: (secret: EntitlementSecret, row: EntitlementRow) => { secret: EntitlementSecret; forcedExpiryDate?: string },
+  ): Promise<ChangeResult<SubjectView>> {
+    return this.#withRepo(caller, async (repo, tx) => {
+      const subject = await repo.findById(subjectId, true);
+      if (!subject) return { ok: false, reason: 'not-found' };
+      const rows = await repo.entitlementsOf([subject.id]);
+      const target = rows.find((e) => e.id === entitlementId);
+      if (!target) return { ok: false, reason: 'not-found' };
+      const now = this.deps.clock();
+      const next = change(repo.openEntitlement(target), target);
+      const errors = entitlementErrors(next.secret);
+      if (errors.length) return { ok: false, reason: 'invalid', errors };
+      const set = {
+        sealed: repo.sealEntitlement(target.id, next.secret),
+        digest: hmac(repo.keys.digestKey, JSON.stringify(next.secret)),
+        validFrom: next.secret.validFrom,
+        validTo: (next.secret.validTo as string | undefined) ?? null,
+        forcedExpiryDate: next.forcedExpiryDate ?? target.forcedExpiryDate,
+        updatedAt: now,
+      };
+      await repo.updateEntitlement(target.id, set);
+      Object.assign(target, set);
+      await repo.updateSubject(subject.id, { updatedAt: now });
+      await appendAudit(tx, caller.tenantCode, [this.#audit(caller, action, subject.id, { entitlementId })], now);
+      return { ok: true, value: this.#view(repo, { ...subject, updatedAt: now }, rows, false) };
+    });
+  }
+
+  /** Changes some fields of an entitlement; the merged result must still be valid. */
+  updateEntitlement(caller: HubCaller, subjectId: string, entitlementId: string, patch: EntitlementPatch) {
+    return this.#changeEntitlement(caller, subjectId, entitlementId, AUDIT_ACTIONS.entitlementUpdated, (secret) => ({
+      secret: { ...secret, ...patch },
+    }));
+  }
+
+  /** Sets the 強制失効日 (forced expiry date) of an entitlement. */
+  expireEntitlement(caller: HubCaller, subjectId: string, entitlementId: string, forcedExpiryDate: string) {
+    return this.#changeEntitlement(caller, subjectId, entitlementId, AUDIT_ACTIONS.entitlementExpired, (secret) => ({
+      secret: { ...secret, forcedExpiryDate },
+      forcedExpiryDate,
+    }));
+  }
+
+  /** Deletes a subject and its entitlements. Only the owning tenant reaches it (A05). */
+  async deleteSubject(caller: HubCaller, subjectId: string): Promise<ChangeResult<{ subjectId: string }>> {
+    return this.#withRepo(caller, async (repo, tx) => {
+      const subject = await repo.findById(subjectId, true);
+      if (!subject) return { ok: false, reason: 'not-found' };
+      await repo.deleteSubjects([subject.id]);
+      await appendAudit(tx, caller.tenantCode, [this.#audit(caller, AUDIT_ACTIONS.subjectDeleted, subject.id)], this.deps.clock());
+      return { ok: true, value: { subjectId } };
+    });
+  }
+
+  /** Sets 不開示 (`isNotDisclosed`) and/or 閲覧停止 (`viewingSuspended`). */
+  async setControlFlags(caller: HubCaller, subjectId: string, flags: ControlFlags): Promise<ChangeResult<SubjectView>> {
+    return this.#withRepo(caller, async (repo, tx) => {
+      const subject = await repo.findById(subjectId, true);
+      if (!subject) return { ok: false, reason: 'not-found' };
+      const now = this.deps.clock();
+      const set = {
+        isNotDisclosed: flags.isNotDisclosed ?? subject.isNotDisclosed,
+        viewingSuspended: flags.viewingSuspended ?? subject.viewingSuspended,
+        updatedAt: now,
+      };
+      await repo.updateSubject(subject.id, set);
+      await appendAudit(tx, caller.tenantCode, [this.#audit(caller, AUDIT_ACTIONS.controlFlagsSet, subject.id, { ...flags })], now);
+      return { ok: true, value: this.#view(repo, { ...subject, ...set }, await repo.entitlementsOf([subject.id]), false) };
+    });
+  }
+}

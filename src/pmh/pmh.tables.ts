@@ -1,0 +1,78 @@
+import { sql } from 'drizzle-orm';
+import { boolean, date, index, integer, pgSchema, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bytea } from '../db/types.js';
+
+/** The `hub` schema: the Public Medical Hub's own store. */
+export const hubSchema = pgSchema('hub');
+
+/** A municipality tenant (自治体), keyed by its 6-digit 全国地方公共団体コード. */
+export const tenants = hubSchema.table('tenants', {
+  municipalityCode: text('municipality_code').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * 対象者情報: a person registered for a business in a tenant. 個人番号 and 基本5情報 live only
+ * in `sealed` (AES-256-GCM, tenant key); lookup is by the keyed blind index.
+ */
+export const subjects = hubSchema.table(
+  'subjects',
+  {
+    id: uuid('id').primaryKey(),
+    tenantCode: text('tenant_code').notNull(),
+    businessId: text('business_id').notNull(),
+    myNumberIndex: bytea('my_number_index').notNull(),
+    sealed: bytea('sealed').notNull(),
+    digest: bytea('digest').notNull(),
+    pmhId: text('pmh_id'),
+    isNotDisclosed: boolean('is_not_disclosed').notNull().default(false),
+    viewingSuspended: boolean('viewing_suspended').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [unique('subjects_tenant_business_index').on(t.tenantCode, t.businessId, t.myNumberIndex)],
+);
+
+/** 医療助成資格情報: one entitlement of a subject; its content sealed with the tenant key. */
+export const entitlements = hubSchema.table(
+  'entitlements',
+  {
+    id: uuid('id').primaryKey(),
+    subjectId: uuid('subject_id')
+      .notNull()
+      .references(() => subjects.id, { onDelete: 'cascade' }),
+    tenantCode: text('tenant_code').notNull(),
+    orgSpecificCertificateTypeId: text('org_specific_certificate_type_id').notNull(),
+    certificationSubKey: text('certification_sub_key').notNull().default(''),
+    sealed: bytea('sealed').notNull(),
+    digest: bytea('digest').notNull(),
+    validFrom: date('valid_from').notNull(),
+    validTo: date('valid_to'),
+    forcedExpiryDate: date('forced_expiry_date'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    unique('entitlements_key').on(t.subjectId, t.orgSpecificCertificateTypeId, t.certificationSubKey),
+    index('entitlements_tenant').on(t.tenantCode),
+  ],
+);
+
+/**
+ * Answers to idempotent submissions: a retried batch (same key) gets the stored answer and
+ * changes nothing twice. Written in the same transaction as the changes.
+ */
+export const submissions = hubSchema.table(
+  'submissions',
+  {
+    tenantCode: text('tenant_code').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    results: text('results').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true })
+      .notNull()
+      .default(sql`now()`),
+    recordCount: integer('record_count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantCode, t.idempotencyKey] })],
+);
