@@ -123,7 +123,10 @@ const entitlementFields = {
   certificateId: z.string().max(50).optional(),
   segment: z.string().max(50).optional(),
   publicExpenseId: z.string().max(50).optional(),
-  medicalSubsidyInsurerNumber: z.string(),
+  medicalSubsidyInsurerNumber: z.string().superRefine((v, ctx) => {
+    if (!EIGHT_DIGITS.test(v)) fail(ctx, FIELD_CODES.invalidFormat);
+    else if (!isValidInsurerNumber(v)) fail(ctx, FIELD_CODES.insurerNumberCheckDigit);
+  }),
   medicalSubsidyRecipientNumber: z.string().min(1).max(30),
   isNotDisclosed: z.boolean().optional(),
   isAlwaysReimbursement: zeroOne.optional(),
@@ -154,10 +157,7 @@ export function checkNumbersAndDates(
   ctx: z.core.$RefinementCtx,
 ): void {
   const insurer = r.medicalSubsidyInsurerNumber;
-  if (!EIGHT_DIGITS.test(insurer)) fail(ctx, FIELD_CODES.invalidFormat, ['medicalSubsidyInsurerNumber']);
-  else if (!isValidInsurerNumber(insurer)) {
-    fail(ctx, FIELD_CODES.insurerNumberCheckDigit, ['medicalSubsidyInsurerNumber']);
-  } else if (isNationalProgramme(insurer)) {
+  if (EIGHT_DIGITS.test(insurer) && isValidInsurerNumber(insurer) && isNationalProgramme(insurer)) {
     const recipient = r.medicalSubsidyRecipientNumber;
     if (!SEVEN_DIGITS.test(recipient)) fail(ctx, FIELD_CODES.invalidFormat, ['medicalSubsidyRecipientNumber']);
     else if (!isValidNationalRecipientNumber(recipient)) {

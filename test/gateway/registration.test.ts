@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../src/audit/index.js';
+import { myNumber, record } from '../fixtures/records.js';
+import { createHarness } from '../support/harness.js';
+
+const h = await createHarness();
+
+async function register(token: string, records: unknown[]) {
+  return h.request('/api/v1/subjects/registrations', {
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(records),
+  });
+}
+
+async function results(res: Response) {
+  expect(res.status, await res.clone().text()).toBe(200);
+  return ((await res.json()) as { results: { index: number; subjectId: string; outcome: string }[] }).results;
+}
+
+describe('registerSubjects', () => {
+  it('creates, then reports unchanged, updated and deleted for the same entitlement', async () => {
+    const t = await h.tenant();
+    const r = record();
+    const [first] = await results(await register(t.token, [r]));
+    expect(first).toMatchObject({ index: 0, outcome: 'created' });
+    const [again] = await results(await register(t.token, [r]));
+    expect(again).toEqual({ index: 0, subjectId: first?.subjectId, outcome: 'unchanged' });
+    const [changed] = await results(await register(t.token, [{ ...r, incomeSegment: '中間所得1' }]));
+    expect(changed?.outcome).toBe('updated');
+    const [renamed] = await results(
+      await register(t.token, [{ ...r, incomeSegment: '中間所得1', basicFiveInfo: { ...r.basicFiveInfo, address: '東京都千代田区1-1' } }]),
+    );
+    expect(renamed?.outcome, 'a change of the subject alone is an update').toBe('updated');
+    const [deleted] = await results(
+      await register(t.token, [{ modificationSeg: '2', myNumber: r.myNumber, orgSpecificCertificateTypeId: 'JIRITSUSEISHIN' }]),
+    );
+    expect(deleted).toMatchObject({ outcome: 'deleted', subjectId: first?.subjectId });
+    const gone = await h.request(`/api/v1/subjects/${first?.subjectId}`, { token: t.token });
+    expect(gone.status, 'a subject with no entitlement left is deleted with it').toBe(404);
+  });
+
+  it('answers not-found when deleting an entitlement that does not exist', async () => {
+    const t = await h.tenant();
+    const [res] = await results(
+      await register(t.token, [{ modificationSeg: '2', myNumber: myNumber(), orgSpecificCertificateTypeId: 'X1' }]),
+    );
+    expect(res).toEqual({ index: 0, subjectId: null, outcome: 'not-found' });
+  });
+
+  it('keeps a subject while another certificate remains', async () => {
+    const t = await h.tenant();
+    const r = record();
+    const [a, b] = await results(
+      await register(t.token, [r, { ...r, orgSpecificCertificateTypeId: 'KOUSEI', certificationName: '更生医療' }]),
+    );
+    expect(a?.subjectId).toBe(b?.subjectId);
+    await results(await register(t.token, [{ modificationSeg: '2', myNumber: r.myNumber, orgSpecificCertificateTypeId: 'KOUSEI' }]));
+    const res = await h.request(`/api/v1/subjects/${a?.subjectId}`, { token: t.token });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { entitlements: unknown[] };
+    expect(body.entitlements).toHaveLength(1);
+  });
+
+  it('stores nothing and lists every bad record by index and field when one record is invalid', async () => {
+    const t = await h.tenant();
+    const good = record();
+    const bad1 = record({ myNumber: '123456789012' });
+    const bad2 = record({ validFrom: 'H31.5.1', medicalSubsidyInsurerNumber: '21130012' });
+    const res = await register(t.token, [good, bad1, bad2]);
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const body = (await res.json()) as { type: string; title: string; errors: { index: number; pointer: string; code: string }[] };
+    expect(body.type).toBe('/problems/validation-failed');
+    expect(body.title).toBe('入力内容に誤りがあります');
+    expect(body.errors).toEqual(
+      expect.arrayContaining([
+        { index: 1, pointer: '/1/myNumber', code: 'my-number-check-digit' },
+        { index: 2, pointer: '/2/validFrom', code: 'outside-era' },
+        { index: 2, pointer: '/2/medicalSubsidyInsurerNumber', code: 'insurer-number-check-digit' },
+      ]),
+    );
+    expect(JSON.stringify(body)).not.toContain(bad1.myNumber);
+    const [after] = await results(await register(t.token, [good]));
+    expect(after?.outcome, 'the good record of the refused batch was not stored').toBe('created');
+  });
+
+  it('accepts 和暦 dates and normalises kana before storing', async () => {
+    const t = await h.tenant();
+    const r = record({
+      validFrom: '令和7年4月1日',
+      validTo: 'R8.3.31',
+      basicFiveInfo: { name: '東京　花子', nameKana: 'ﾄｳｷｮｳ　　はなこ', address: '東京都港区1-1', dateOfBirth: '5020101', sex: '2' },
+    });
+    const [res] = await results(await register(t.token, [r]));
+    const view = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })).json()) as {
+      basicFiveInfo: { nameKana: string; dateOfBirth: string; name: string };
+      entitlements: { validFrom: string; validTo: string }[];
+    };
+    expect(view.basicFiveInfo.nameKana).toBe('トウキョウ ハナコ');
+    expect(view.basicFiveInfo.name).toBe('東京 花子');
+    expect(view.basicFiveInfo.dateOfBirth).toBe('2020-01-01');
+    expect(view.entitlements[0]).toMatchObject({ validFrom: '2025-04-01', validTo: '2026-03-31' });
+  });
+
+  it('refuses validFrom after validTo, bad sex codes and unknown fields with their own codes', async () => {
+    const t = await h.tenant();
+    const res = await register(t.token, [
+      record({ validFrom: '2026-04-01', validTo: '2025-04-01' }),
+      record({ basicFiveInfo: { ...record().basicFiveInfo, sex: '5' } }),
+      record({ favouriteColour: 'blue' }),
+    ]);
+    const body = (await res.json()) as { errors: { index: number; pointer: string; code: string }[] };
+    expect(body.errors).toEqual(
+      expect.arrayContaining([
+        { index: 0, pointer: '/0/validTo', code: 'valid-from-after-valid-to' },
+        { index: 1, pointer: '/1/basicFiveInfo/sex', code: 'not-allowed-value' },
+        { index: 2, pointer: '/2/favouriteColour', code: 'unknown-field' },
+      ]),
+    );
+  });
+
+  it('answers malformed JSON with a 400 problem, not a 500', async () => {
+    const t = await h.tenant();
+    const res = await h.request('/api/v1/subjects/registrations', {
+      method: 'POST',
+      token: t.token,
+      headers: { 'content-type': 'application/json' },
+      body: '[{"modificationSeg":',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { code: string }).code).toBe('malformed-request');
+  });
+
+  it('refuses a client without the register scope', async () => {
+    const t = await h.tenant();
+    const res = await register(t.readOnly, [record()]);
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('getSubject', () => {
+  it('masks the 個人番号 unless the client has my-number:view, and audits each read', async () => {
+    const t = await h.tenant();
+    const r = record();
+    const [res] = await results(await register(t.token, [r]));
+    const masked = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.noMyNumber })).json()) as {
+      myNumber: string;
+    };
+    expect(masked.myNumber).toBe('************');
+    const clear = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })).json()) as {
+      myNumber: string;
+    };
+    expect(clear.myNumber).toBe(r.myNumber);
+    const verdict = await verifyAuditChain(h.database.db, t.municipalityCode);
+    expect(verdict, 'one entry for the registration and one per read').toEqual({ ok: true, entries: 3 });
+  });
+
+  it('does not show one tenant the subjects of another', async () => {
+    const tokyo = await h.tenant();
+    const other = await h.tenant();
+    const [res] = await results(await register(tokyo.token, [record()]));
+    const path = `/api/v1/subjects/${res?.subjectId}`;
+    expect((await h.request(path, { token: other.token })).status).toBe(404);
+    expect((await h.request(path, { method: 'DELETE', token: other.token })).status).toBe(404);
+    expect((await h.request(path, { token: tokyo.token })).status, 'the owner still sees it').toBe(200);
+  });
+});
+
+describe('changing entitlements and subjects', () => {
+  it('updates, expires, flags and deletes a subject', async () => {
+    const t = await h.tenant();
+    const [res] = await results(await register(t.token, [record()]));
+    const subject = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })).json()) as {
+      entitlements: { entitlementId: string }[];
+    };
+    const entitlementId = subject.entitlements[0]?.entitlementId;
+    const base = `/api/v1/subjects/${res?.subjectId}`;
+    const json = { 'content-type': 'application/json' };
+    const patched = await h.request(`${base}/entitlements/${entitlementId}`, {
+      method: 'PATCH',
+      token: t.token,
+      headers: json,
+      body: JSON.stringify({ incomeSegment: '生活保護', maxCopaymentAmount: { amount: 0 } }),
+    });
+    expect(patched.status).toBe(200);
+    expect(((await patched.json()) as { entitlements: { incomeSegment: string }[] }).entitlements[0]?.incomeSegment).toBe('生活保護');
+
+    const badPatch = await h.request(`${base}/entitlements/${entitlementId}`, {
+      method: 'PATCH',
+      token: t.token,
+      headers: json,
+      body: JSON.stringify({ validTo: '2020-01-01' }),
+    });
+    expect(badPatch.status, 'the merged entitlement must still be valid').toBe(422);
+
+    const expired = await h.request(`${base}/entitlements/${entitlementId}/expire`, {
+      method: 'POST',
+      token: t.token,
+      headers: json,
+      body: JSON.stringify({ forcedExpiryDate: 'R7.9.30' }),
+    });
+    expect(((await expired.json()) as { entitlements: { forcedExpiryDate: string }[] }).entitlements[0]?.forcedExpiryDate).toBe(
+      '2025-09-30',
+    );
+
+    const flagged = await h.request(`${base}/control-flags`, {
+      method: 'PUT',
+      token: t.token,
+      headers: json,
+      body: JSON.stringify({ viewingSuspended: true }),
+    });
+    expect(((await flagged.json()) as { viewingSuspended: boolean }).viewingSuspended).toBe(true);
+
+    expect((await h.request(base, { method: 'DELETE', token: t.token })).status).toBe(204);
+    expect((await h.request(base, { token: t.token })).status).toBe(404);
+    expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toMatchObject({ ok: true });
+  });
+});
