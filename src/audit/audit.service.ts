@@ -37,7 +37,11 @@ function entryHash(prev: Buffer, e: Omit<EntryRow, 'hash' | 'prevHash'>): Buffer
  */
 export async function lockAuditChain(tx: Db, tenantCode: string): Promise<{ seq: number; hash: Buffer }> {
   await tx.insert(auditHeads).values({ tenantCode, seq: 0, hash: GENESIS }).onConflictDoNothing();
-  const [head] = await tx.select().from(auditHeads).where(eq(auditHeads.tenantCode, tenantCode)).for('update');
+  const [head] = await tx
+    .select()
+    .from(auditHeads)
+    .where(eq(auditHeads.tenantCode, tenantCode))
+    .for('update');
   if (!head) throw new Error('audit head vanished');
   return { seq: head.seq, hash: head.hash };
 }

@@ -1,3 +1,3 @@
-export { AUDIT_ACTIONS, type Actor, type AuditAction, type AuditEntryInput } from './audit.actions.js';
+export { type Actor, AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } from './audit.actions.js';
 export { type AuditVerification, appendAudit, lockAuditChain, verifyAuditChain } from './audit.service.js';
 export { auditEntries, auditHeads } from './audit.tables.js';

@@ -32,8 +32,17 @@ export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: t
  */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if ('url' in target) {
-    const client = postgres(target.url, { max: 10, onnotice: () => {}, connection: { application_name: 'pmh-gateway' } });
-    return { db: drizzlePostgres(client) as unknown as Db, kind: 'postgres', sql: client, close: () => client.end({ timeout: 5 }) };
+    const client = postgres(target.url, {
+      max: 10,
+      onnotice: () => {},
+      connection: { application_name: 'pmh-gateway' },
+    });
+    return {
+      db: drizzlePostgres(client) as unknown as Db,
+      kind: 'postgres',
+      sql: client,
+      close: () => client.end({ timeout: 5 }),
+    };
   }
   let pglite: PGlite;
   if ('dataDir' in target) {

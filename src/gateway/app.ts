@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { appliedMigrationCount } from '../db/migrate.js';
 import type { PmhPort } from '../pmh/index.js';
 import { registerHubRoutes } from '../pmh/pmh.routes.js';
-import { type GatewayEnv, createRouter } from './http/context.js';
+import { createRouter, type GatewayEnv } from './http/context.js';
 import { DOCS_HTML } from './http/docs-page.js';
 import { bearerAuth, requestContext } from './http/middleware.js';
 import { PROBLEM_MEDIA_TYPE, PROBLEMS, Problem, type ProblemCode, problemBody } from './http/problem.js';
@@ -67,28 +67,43 @@ export function createApp(deps: AppDeps) {
     } else {
       code = 'internal-error';
       c.get('logger')?.error(
-        { err: { name: (err as Error).name, code: (err as { code?: unknown }).code, stack: (err as Error).stack } },
+        {
+          err: {
+            name: (err as Error).name,
+            code: (err as { code?: unknown }).code,
+            stack: (err as Error).stack,
+          },
+        },
         'unhandled error',
       );
     }
     if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="pmh-gateway"');
-    return c.body(JSON.stringify(problemBody(code, { instance: c.req.path, requestId, ...(errors ? { errors } : {}) })), {
-      status: PROBLEMS[code].status,
-      headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
-    });
+    return c.body(
+      JSON.stringify(problemBody(code, { instance: c.req.path, requestId, ...(errors ? { errors } : {}) })),
+      {
+        status: PROBLEMS[code].status,
+        headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
+      },
+    );
   });
   app.notFound((c) =>
-    c.body(JSON.stringify(problemBody('not-found', { instance: c.req.path, requestId: c.get('requestId') })), {
-      status: 404,
-      headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
-    }),
+    c.body(
+      JSON.stringify(problemBody('not-found', { instance: c.req.path, requestId: c.get('requestId') })),
+      {
+        status: 404,
+        headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
+      },
+    ),
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const applied = await appliedMigrationCount(deps.database);
     const ready = applied !== undefined && applied > 0;
-    return c.json({ status: ready ? 'ready' : 'not-ready', database: deps.database.kind, migrations: applied ?? null }, ready ? 200 : 503);
+    return c.json(
+      { status: ready ? 'ready' : 'not-ready', database: deps.database.kind, migrations: applied ?? null },
+      ready ? 200 : 503,
+    );
   });
   app.get('/problems/:code', (c) => {
     const code = c.req.param('code') as ProblemCode;

@@ -28,7 +28,10 @@ export interface DemoCredential {
  * @example
  * const creds = await seedDemo(db, 'data');
  */
-export async function seedDemo(db: Db, dataDir: string): Promise<{ file: string; tenants: DemoCredential[] }> {
+export async function seedDemo(
+  db: Db,
+  dataDir: string,
+): Promise<{ file: string; tenants: DemoCredential[] }> {
   const file = path.join(dataDir, 'demo-credentials.json');
   const previous: DemoCredential[] = existsSync(file)
     ? ((JSON.parse(readFileSync(file, 'utf8')) as { tenants?: DemoCredential[] }).tenants ?? [])

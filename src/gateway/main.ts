@@ -22,7 +22,12 @@ async function main(): Promise<void> {
       'created a new master key; back it up — without it the stored data cannot be decrypted',
     );
   }
-  const system = await buildSystem({ database, masterKey: master.key, logger, batchSize: env.INTAKE_BATCH_SIZE });
+  const system = await buildSystem({
+    database,
+    masterKey: master.key,
+    logger,
+    batchSize: env.INTAKE_BATCH_SIZE,
+  });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
   system.intake.start();
 

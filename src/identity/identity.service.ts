@@ -71,6 +71,9 @@ export async function authenticate(db: Db, token: string): Promise<Principal | u
 
 /** Whether a client with this token exists already (the demo seeds idempotently). */
 export async function clientExists(db: Db, token: string): Promise<boolean> {
-  const [row] = await db.select({ id: apiClients.id }).from(apiClients).where(eq(apiClients.tokenHash, hashToken(token)));
+  const [row] = await db
+    .select({ id: apiClients.id })
+    .from(apiClients)
+    .where(eq(apiClients.tokenHash, hashToken(token)));
   return row !== undefined;
 }

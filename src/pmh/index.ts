@@ -17,8 +17,7 @@ export {
   type UpsertRecord,
 } from './pmh.schemas.js';
 export { PmhService } from './pmh.service.js';
-export { entitlements, hubSchema, submissions, subjects, tenants } from './pmh.tables.js';
-export { ensureTenant } from './tenants.js';
+export { entitlements, hubSchema, subjects, submissions, tenants } from './pmh.tables.js';
 export {
   type ControlFlags,
   controlFlagsSchema,
@@ -28,3 +27,4 @@ export {
   type SubjectView,
   subjectViewSchema,
 } from './pmh.views.js';
+export { ensureTenant } from './tenants.js';

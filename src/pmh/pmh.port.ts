@@ -32,7 +32,11 @@ export type ChangeResult<T> =
  */
 export interface PmhPort {
   submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]>;
-  getSubject(caller: HubCaller, subjectId: string, options: { showMyNumber: boolean }): Promise<SubjectView | undefined>;
+  getSubject(
+    caller: HubCaller,
+    subjectId: string,
+    options: { showMyNumber: boolean },
+  ): Promise<SubjectView | undefined>;
   updateEntitlement(
     caller: HubCaller,
     subjectId: string,
@@ -46,5 +50,9 @@ export interface PmhPort {
     forcedExpiryDate: string,
   ): Promise<ChangeResult<SubjectView>>;
   deleteSubject(caller: HubCaller, subjectId: string): Promise<ChangeResult<{ subjectId: string }>>;
-  setControlFlags(caller: HubCaller, subjectId: string, flags: ControlFlags): Promise<ChangeResult<SubjectView>>;
+  setControlFlags(
+    caller: HubCaller,
+    subjectId: string,
+    flags: ControlFlags,
+  ): Promise<ChangeResult<SubjectView>>;
 }

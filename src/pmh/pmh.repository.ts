@@ -87,15 +87,19 @@ export class SubjectRepository {
     return this.db
       .select()
       .from(entitlements)
-      .where(and(eq(entitlements.tenantCode, this.tenantCode), inArray(entitlements.subjectId, [...subjectIds])));
+      .where(
+        and(eq(entitlements.tenantCode, this.tenantCode), inArray(entitlements.subjectId, [...subjectIds])),
+      );
   }
 
   async insertSubjects(rows: (typeof subjects.$inferInsert)[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 1000) await this.db.insert(subjects).values(rows.slice(i, i + 1000));
+    for (let i = 0; i < rows.length; i += 1000)
+      await this.db.insert(subjects).values(rows.slice(i, i + 1000));
   }
 
   async insertEntitlements(rows: (typeof entitlements.$inferInsert)[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 1000) await this.db.insert(entitlements).values(rows.slice(i, i + 1000));
+    for (let i = 0; i < rows.length; i += 1000)
+      await this.db.insert(entitlements).values(rows.slice(i, i + 1000));
   }
 
   async updateSubject(id: string, set: Partial<typeof subjects.$inferInsert>): Promise<void> {

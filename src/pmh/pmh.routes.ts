@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { GatewayEnv, Router } from '../gateway/http/context.js';
 import { requireScope } from '../gateway/http/middleware.js';
 import { COMMON_PROBLEMS, Problem, problemResponse } from '../gateway/http/problem.js';
@@ -6,14 +7,18 @@ import { SCOPES } from '../identity/index.js';
 import type { PmhPort } from './pmh.port.js';
 import { recordResultSchema, registrationBatchSchema } from './pmh.schemas.js';
 import { subjectViewSchema } from './pmh.views.js';
-import type { Context } from 'hono';
 
 const TAG = 'PMH hub';
 const security = [{ bearerAuth: [] }];
 
 function caller(c: Context<GatewayEnv>) {
   const p = c.get('principal');
-  return { tenantCode: p.tenantCode, businessId: p.businessId, actor: { kind: 'client' as const, id: p.clientId }, requestId: c.get('requestId') };
+  return {
+    tenantCode: p.tenantCode,
+    businessId: p.businessId,
+    actor: { kind: 'client' as const, id: p.clientId },
+    requestId: c.get('requestId'),
+  };
 }
 
 const postRegistrationTasks = createRoute({
@@ -46,7 +51,9 @@ const getSubjectRecord = createRoute({
   tags: [TAG],
   summary: 'The hub: one subject with its entitlements',
   security,
-  request: { params: z.object({ subjectId: z.uuid().openapi({ param: { name: 'subjectId', in: 'path' } }) }) },
+  request: {
+    params: z.object({ subjectId: z.uuid().openapi({ param: { name: 'subjectId', in: 'path' } }) }),
+  },
   responses: {
     200: { description: 'The subject', content: { 'application/json': { schema: subjectViewSchema } } },
     404: problemResponse('No such subject for this client'),

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import {
-  isNationalProgramme,
   isKatakanaName,
+  isNationalProgramme,
   isValidInstitutionCode,
   isValidInsurerNumber,
   isValidMyNumber,
@@ -34,7 +34,11 @@ export const dateField = z
     fail(ctx, parsed.code === 'outside-era' ? FIELD_CODES.outsideEra : FIELD_CODES.invalidDate);
     return z.NEVER;
   })
-  .openapi({ type: 'string', example: '2025-04-01', description: 'ISO date or 和暦 (R7.4.1, 令和7年4月1日, 5070401)' });
+  .openapi({
+    type: 'string',
+    example: '2025-04-01',
+    description: 'ISO date or 和暦 (R7.4.1, 令和7年4月1日, 5070401)',
+  });
 
 /** 個人番号: 12 digits with a check digit. Never echoed in an error. */
 export const myNumberField = z
@@ -159,7 +163,8 @@ export function checkNumbersAndDates(
   const insurer = r.medicalSubsidyInsurerNumber;
   if (EIGHT_DIGITS.test(insurer) && isValidInsurerNumber(insurer) && isNationalProgramme(insurer)) {
     const recipient = r.medicalSubsidyRecipientNumber;
-    if (!SEVEN_DIGITS.test(recipient)) fail(ctx, FIELD_CODES.invalidFormat, ['medicalSubsidyRecipientNumber']);
+    if (!SEVEN_DIGITS.test(recipient))
+      fail(ctx, FIELD_CODES.invalidFormat, ['medicalSubsidyRecipientNumber']);
     else if (!isValidNationalRecipientNumber(recipient)) {
       fail(ctx, FIELD_CODES.recipientNumberCheckDigit, ['medicalSubsidyRecipientNumber']);
     }
@@ -247,13 +252,17 @@ export function toFieldErrors(issues: readonly z.core.$ZodIssue[], indexed: bool
   for (const issue of issues) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     let code: FieldCode;
-    if (issue.code === 'custom') code = (issue.params?.code as FieldCode | undefined) ?? FIELD_CODES.invalidFormat;
+    if (issue.code === 'custom')
+      code = (issue.params?.code as FieldCode | undefined) ?? FIELD_CODES.invalidFormat;
     else if (issue.code === 'invalid_type') {
-      code = (issue as { input?: unknown }).input === undefined && issue.message.endsWith('undefined')
-        ? FIELD_CODES.required
-        : FIELD_CODES.invalidType;
-    } else if (issue.code === 'too_big') code = issue.origin === 'string' ? FIELD_CODES.tooLong : FIELD_CODES.tooBig;
-    else if (issue.code === 'too_small') code = issue.origin === 'string' ? FIELD_CODES.tooShort : FIELD_CODES.tooSmall;
+      code =
+        (issue as { input?: unknown }).input === undefined && issue.message.endsWith('undefined')
+          ? FIELD_CODES.required
+          : FIELD_CODES.invalidType;
+    } else if (issue.code === 'too_big')
+      code = issue.origin === 'string' ? FIELD_CODES.tooLong : FIELD_CODES.tooBig;
+    else if (issue.code === 'too_small')
+      code = issue.origin === 'string' ? FIELD_CODES.tooShort : FIELD_CODES.tooSmall;
     else code = ZOD_TO_FIELD[issue.code] ?? FIELD_CODES.invalidFormat;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {

@@ -1,13 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit, lockAuditChain } from '../audit/index.js';
+import {
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditEntryInput,
+  appendAudit,
+  lockAuditChain,
+} from '../audit/index.js';
 import { hmac, type KeyRing } from '../crypto/index.js';
 import type { Db } from '../db/client.js';
-import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
-import { type EntitlementSecret, type EntitlementRow, SubjectRepository, type SubjectRow, type SubjectSecret } from './pmh.repository.js';
 import type { FieldError } from './field-codes.js';
-import { checkNumbersAndDates, type RecordOutcome, type RecordResult, toFieldErrors, type UpsertRecord } from './pmh.schemas.js';
+import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
+import {
+  type EntitlementRow,
+  type EntitlementSecret,
+  SubjectRepository,
+  type SubjectRow,
+  type SubjectSecret,
+} from './pmh.repository.js';
+import {
+  checkNumbersAndDates,
+  type RecordOutcome,
+  type RecordResult,
+  toFieldErrors,
+  type UpsertRecord,
+} from './pmh.schemas.js';
 import { submissions } from './pmh.tables.js';
 import { type ControlFlags, type EntitlementPatch, MASKED_MY_NUMBER, type SubjectView } from './pmh.views.js';
 
@@ -59,8 +77,19 @@ function entitlementKey(subjectId: string, typeId: string, subKey: string): stri
   return `${subjectId}\u0000${typeId}\u0000${subKey}`;
 }
 
-function splitRecord(r: UpsertRecord): { subject: SubjectSecret; entitlement: EntitlementSecret; isNotDisclosed?: boolean } {
-  const { modificationSeg: _seg, myNumber, municipalityIdentityKey, basicFiveInfo, isNotDisclosed, ...entitlement } = r;
+function splitRecord(r: UpsertRecord): {
+  subject: SubjectSecret;
+  entitlement: EntitlementSecret;
+  isNotDisclosed?: boolean;
+} {
+  const {
+    modificationSeg: _seg,
+    myNumber,
+    municipalityIdentityKey,
+    basicFiveInfo,
+    isNotDisclosed,
+    ...entitlement
+  } = r;
   const subject: SubjectSecret = { myNumber, basicFiveInfo };
   if (municipalityIdentityKey !== undefined) subject.municipalityIdentityKey = municipalityIdentityKey;
   return { subject, entitlement, ...(isNotDisclosed === undefined ? {} : { isNotDisclosed }) };
@@ -85,8 +114,19 @@ export class PmhService implements PmhPort {
     });
   }
 
-  #audit(caller: HubCaller, action: AuditAction, subjectRef: string | null, detail?: Record<string, unknown>): AuditEntryInput {
-    return { actor: caller.actor, action, subjectRef, requestId: caller.requestId ?? null, detail: detail ?? null };
+  #audit(
+    caller: HubCaller,
+    action: AuditAction,
+    subjectRef: string | null,
+    detail?: Record<string, unknown>,
+  ): AuditEntryInput {
+    return {
+      actor: caller.actor,
+      action,
+      subjectRef,
+      requestId: caller.requestId ?? null,
+      detail: detail ?? null,
+    };
   }
 
   /** Registers, updates or deletes entitlements (seed ㉖); all records commit together or not at all. */
@@ -113,7 +153,12 @@ export class PmhService implements PmhPort {
     });
   }
 
-  async #apply(caller: HubCaller, repo: SubjectRepository, tx: Db, submission: Submission): Promise<RecordResult[]> {
+  async #apply(
+    caller: HubCaller,
+    repo: SubjectRepository,
+    tx: Db,
+    submission: Submission,
+  ): Promise<RecordResult[]> {
     const now = this.deps.clock();
     const { blindIndexKey, digestKey } = repo.keys;
     const records = submission.records;
@@ -301,14 +346,21 @@ export class PmhService implements PmhPort {
     return results;
   }
 
-  #view(repo: SubjectRepository, row: SubjectRow, entRows: EntitlementRow[], showMyNumber: boolean): SubjectView {
+  #view(
+    repo: SubjectRepository,
+    row: SubjectRow,
+    entRows: EntitlementRow[],
+    showMyNumber: boolean,
+  ): SubjectView {
     const secret = repo.openSubject(row);
     return {
       subjectId: row.id,
       municipalityCode: row.tenantCode,
       businessId: row.businessId,
       myNumber: showMyNumber ? secret.myNumber : MASKED_MY_NUMBER,
-      ...(secret.municipalityIdentityKey === undefined ? {} : { municipalityIdentityKey: secret.municipalityIdentityKey }),
+      ...(secret.municipalityIdentityKey === undefined
+        ? {}
+        : { municipalityIdentityKey: secret.municipalityIdentityKey }),
       basicFiveInfo: secret.basicFiveInfo,
       pmhId: row.pmhId,
       isNotDisclosed: row.isNotDisclosed,
@@ -333,7 +385,11 @@ export class PmhService implements PmhPort {
   }
 
   /** Reads a subject with its entitlements; the read itself is audited (seed Ⅲ.3, A31). */
-  async getSubject(caller: HubCaller, subjectId: string, options: { showMyNumber: boolean }): Promise<SubjectView | undefined> {
+  async getSubject(
+    caller: HubCaller,
+    subjectId: string,
+    options: { showMyNumber: boolean },
+  ): Promise<SubjectView | undefined> {
     return this.#withRepo(caller, async (repo, tx) => {
       const row = await repo.findById(subjectId);
       if (!row) return undefined;
@@ -353,7 +409,10 @@ export class PmhService implements PmhPort {
     subjectId: string,
     entitlementId: string,
     action: AuditAction,
-    change: (secret: EntitlementSecret, row: EntitlementRow) => { secret: EntitlementSecret; forcedExpiryDate?: string },
+    change: (
+      secret: EntitlementSecret,
+      row: EntitlementRow,
+    ) => { secret: EntitlementSecret; forcedExpiryDate?: string },
   ): Promise<ChangeResult<SubjectView>> {
     return this.#withRepo(caller, async (repo, tx) => {
       const subject = await repo.findById(subjectId, true);
@@ -376,24 +435,41 @@ export class PmhService implements PmhPort {
       await repo.updateEntitlement(target.id, set);
       Object.assign(target, set);
       await repo.updateSubject(subject.id, { updatedAt: now });
-      await appendAudit(tx, caller.tenantCode, [this.#audit(caller, action, subject.id, { entitlementId })], now);
+      await appendAudit(
+        tx,
+        caller.tenantCode,
+        [this.#audit(caller, action, subject.id, { entitlementId })],
+        now,
+      );
       return { ok: true, value: this.#view(repo, { ...subject, updatedAt: now }, rows, false) };
     });
   }
 
   /** Changes some fields of an entitlement; the merged result must still be valid. */
   updateEntitlement(caller: HubCaller, subjectId: string, entitlementId: string, patch: EntitlementPatch) {
-    return this.#changeEntitlement(caller, subjectId, entitlementId, AUDIT_ACTIONS.entitlementUpdated, (secret) => ({
-      secret: { ...secret, ...patch },
-    }));
+    return this.#changeEntitlement(
+      caller,
+      subjectId,
+      entitlementId,
+      AUDIT_ACTIONS.entitlementUpdated,
+      (secret) => ({
+        secret: { ...secret, ...patch },
+      }),
+    );
   }
 
   /** Sets the 強制失効日 (forced expiry date) of an entitlement. */
   expireEntitlement(caller: HubCaller, subjectId: string, entitlementId: string, forcedExpiryDate: string) {
-    return this.#changeEntitlement(caller, subjectId, entitlementId, AUDIT_ACTIONS.entitlementExpired, (secret) => ({
-      secret: { ...secret, forcedExpiryDate },
-      forcedExpiryDate,
-    }));
+    return this.#changeEntitlement(
+      caller,
+      subjectId,
+      entitlementId,
+      AUDIT_ACTIONS.entitlementExpired,
+      (secret) => ({
+        secret: { ...secret, forcedExpiryDate },
+        forcedExpiryDate,
+      }),
+    );
   }
 
   /** Deletes a subject and its entitlements. Only the owning tenant reaches it (A05). */
@@ -402,13 +478,22 @@ export class PmhService implements PmhPort {
       const subject = await repo.findById(subjectId, true);
       if (!subject) return { ok: false, reason: 'not-found' };
       await repo.deleteSubjects([subject.id]);
-      await appendAudit(tx, caller.tenantCode, [this.#audit(caller, AUDIT_ACTIONS.subjectDeleted, subject.id)], this.deps.clock());
+      await appendAudit(
+        tx,
+        caller.tenantCode,
+        [this.#audit(caller, AUDIT_ACTIONS.subjectDeleted, subject.id)],
+        this.deps.clock(),
+      );
       return { ok: true, value: { subjectId } };
     });
   }
 
   /** Sets 不開示 (`isNotDisclosed`) and/or 閲覧停止 (`viewingSuspended`). */
-  async setControlFlags(caller: HubCaller, subjectId: string, flags: ControlFlags): Promise<ChangeResult<SubjectView>> {
+  async setControlFlags(
+    caller: HubCaller,
+    subjectId: string,
+    flags: ControlFlags,
+  ): Promise<ChangeResult<SubjectView>> {
     return this.#withRepo(caller, async (repo, tx) => {
       const subject = await repo.findById(subjectId, true);
       if (!subject) return { ok: false, reason: 'not-found' };
@@ -419,8 +504,16 @@ export class PmhService implements PmhPort {
         updatedAt: now,
       };
       await repo.updateSubject(subject.id, set);
-      await appendAudit(tx, caller.tenantCode, [this.#audit(caller, AUDIT_ACTIONS.controlFlagsSet, subject.id, { ...flags })], now);
-      return { ok: true, value: this.#view(repo, { ...subject, ...set }, await repo.entitlementsOf([subject.id]), false) };
+      await appendAudit(
+        tx,
+        caller.tenantCode,
+        [this.#audit(caller, AUDIT_ACTIONS.controlFlagsSet, subject.id, { ...flags })],
+        now,
+      );
+      return {
+        ok: true,
+        value: this.#view(repo, { ...subject, ...set }, await repo.entitlementsOf([subject.id]), false),
+      };
     });
   }
 }

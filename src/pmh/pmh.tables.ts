@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { boolean, date, index, integer, pgSchema, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  date,
+  index,
+  integer,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { bytea } from '../db/types.js';
 
 /** The `hub` schema: the Public Medical Hub's own store. */
@@ -69,9 +80,7 @@ export const submissions = hubSchema.table(
     tenantCode: text('tenant_code').notNull(),
     idempotencyKey: text('idempotency_key').notNull(),
     results: text('results').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true })
-      .notNull()
-      .default(sql`now()`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().default(sql`now()`),
     recordCount: integer('record_count').notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantCode, t.idempotencyKey] })],

@@ -38,7 +38,14 @@ export const entitlementViewSchema = z
     additionalConditions: z.string().optional(),
     maxCopaymentAmount: z.object(maxCopaymentAmountSchema.shape).optional(),
     designatedMedicalInstitutions: z
-      .array(z.object({ ...designatedInstitutionSchema.shape, institutionCode: z.string(), validFrom: z.string().optional(), validTo: z.string().optional() }))
+      .array(
+        z.object({
+          ...designatedInstitutionSchema.shape,
+          institutionCode: z.string(),
+          validFrom: z.string().optional(),
+          validTo: z.string().optional(),
+        }),
+      )
       .optional(),
     validFrom: z.string(),
     validTo: z.string().optional(),
@@ -57,7 +64,9 @@ export const subjectViewSchema = z
     subjectId: z.uuid(),
     municipalityCode: z.string(),
     businessId: z.string(),
-    myNumber: z.string().openapi({ description: `Twelve asterisks (${MASKED_MY_NUMBER}) without scope my-number:view` }),
+    myNumber: z
+      .string()
+      .openapi({ description: `Twelve asterisks (${MASKED_MY_NUMBER}) without scope my-number:view` }),
     municipalityIdentityKey: z.string().optional(),
     basicFiveInfo: basicFiveInfoView,
     pmhId: z.string().nullable(),

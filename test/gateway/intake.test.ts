@@ -13,11 +13,22 @@ interface FileView {
   encoding: string;
   totalRows: number;
   counts: Record<string, number>;
-  rows: { rowNo: number; line: number; outcome: string; subjectId: string | null; errors?: { pointer: string; code: string }[] }[];
+  rows: {
+    rowNo: number;
+    line: number;
+    outcome: string;
+    subjectId: string | null;
+    errors?: { pointer: string; code: string }[];
+  }[];
   nextAfter: number | null;
 }
 
-async function upload(token: string, body: string | Uint8Array, contentType = 'text/csv', fileName = 'renkei.csv') {
+async function upload(
+  token: string,
+  body: string | Uint8Array,
+  contentType = 'text/csv',
+  fileName = 'renkei.csv',
+) {
   return h.request(`/api/v1/linkage-files?fileName=${encodeURIComponent(fileName)}`, {
     method: 'POST',
     token,
@@ -47,7 +58,12 @@ describe('uploadLinkageFile', () => {
     expect(view.totalRows).toBe(20);
     expect(view.counts).toMatchObject({ created: 18, rejected: 2 });
     expect(view.rows).toHaveLength(20);
-    expect(view.rows[4]).toMatchObject({ rowNo: 5, line: 6, outcome: 'rejected', errors: [{ pointer: '/myNumber', code: 'my-number-check-digit' }] });
+    expect(view.rows[4]).toMatchObject({
+      rowNo: 5,
+      line: 6,
+      outcome: 'rejected',
+      errors: [{ pointer: '/myNumber', code: 'my-number-check-digit' }],
+    });
     expect(view.rows[11]?.errors).toEqual([{ pointer: '/validFrom', code: 'outside-era' }]);
     expect(JSON.stringify(view)).not.toMatch(/\b\d{12}\b/);
     const audit = await verifyAuditChain(h.database.db, t.municipalityCode);
@@ -56,12 +72,16 @@ describe('uploadLinkageFile', () => {
 
   it('detects CP932 without a charset and reads the same rows', async () => {
     const t = await h.tenant();
-    const rows = Array.from({ length: 5 }, () => csvRow(record({ basicFiveInfo: { ...record().basicFiveInfo, name: '髙橋 ①郎' } })));
+    const rows = Array.from({ length: 5 }, () =>
+      csvRow(record({ basicFiveInfo: { ...record().basicFiveInfo, name: '髙橋 ①郎' } })),
+    );
     const bytes = iconv.encode(csvFile(rows), 'cp932');
     const view = await processed(t.token, await upload(t.token, bytes));
     expect(view.encoding).toBe('shift_jis');
     expect(view.counts.created).toBe(5);
-    const subject = (await (await h.request(`/api/v1/subjects/${view.rows[0]?.subjectId}`, { token: t.token })).json()) as {
+    const subject = (await (
+      await h.request(`/api/v1/subjects/${view.rows[0]?.subjectId}`, { token: t.token })
+    ).json()) as {
       basicFiveInfo: { name: string };
     };
     expect(subject.basicFiveInfo.name).toBe('髙橋 ①郎');
@@ -71,7 +91,11 @@ describe('uploadLinkageFile', () => {
     const t = await h.tenant();
     const sjis = await processed(
       t.token,
-      await upload(t.token, iconv.encode(csvFile([csvRow(record())], '\n'), 'cp932'), 'text/csv; charset=Shift_JIS'),
+      await upload(
+        t.token,
+        iconv.encode(csvFile([csvRow(record())], '\n'), 'cp932'),
+        'text/csv; charset=Shift_JIS',
+      ),
     );
     expect(sjis).toMatchObject({ encoding: 'shift_jis', counts: { created: 1 } });
     const bom = await processed(t.token, await upload(t.token, `\uFEFF${csvFile([csvRow(record())])}`));
@@ -81,7 +105,11 @@ describe('uploadLinkageFile', () => {
   it('rejects a key repeated inside one file on its later row', async () => {
     const t = await h.tenant();
     const r = record();
-    const rows = [csvRow(r), ...Array.from({ length: 9 }, () => csvRow(record())), csvRow({ ...r, incomeSegment: '低所得1' })];
+    const rows = [
+      csvRow(r),
+      ...Array.from({ length: 9 }, () => csvRow(record())),
+      csvRow({ ...r, incomeSegment: '低所得1' }),
+    ];
     const view = await processed(t.token, await upload(t.token, csvFile(rows)));
     expect(view.rows[0]?.outcome).toBe('created');
     expect(view.rows[10]).toMatchObject({ outcome: 'rejected', errors: [{ code: 'duplicate-key-in-file' }] });
@@ -130,7 +158,9 @@ describe('uploadLinkageFile', () => {
     const view = await processed(t.token, await upload(t.token, csvFile(rows)), 'limit=10');
     expect(view.rows).toHaveLength(10);
     expect(view.nextAfter).toBe(10);
-    const rest = (await (await h.request(`/api/v1/linkage-files/${view.linkageFileId}?after=10&limit=10`, { token: t.token })).json()) as FileView;
+    const rest = (await (
+      await h.request(`/api/v1/linkage-files/${view.linkageFileId}?after=10&limit=10`, { token: t.token })
+    ).json()) as FileView;
     expect(rest.rows.map((r) => r.rowNo)).toEqual([11, 12, 13, 14, 15]);
     expect(rest.nextAfter).toBeNull();
     const rejected = (await (
@@ -144,6 +174,8 @@ describe('uploadLinkageFile', () => {
     const other = await h.tenant();
     const res = await upload(t.token, csvFile([csvRow(record())]));
     const { linkageFileId } = (await res.json()) as FileView;
-    expect((await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: other.token })).status).toBe(404);
+    expect((await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: other.token })).status).toBe(
+      404,
+    );
   });
 });

@@ -30,11 +30,19 @@ describe('registerSubjects', () => {
     const [changed] = await results(await register(t.token, [{ ...r, incomeSegment: '中間所得1' }]));
     expect(changed?.outcome).toBe('updated');
     const [renamed] = await results(
-      await register(t.token, [{ ...r, incomeSegment: '中間所得1', basicFiveInfo: { ...r.basicFiveInfo, address: '東京都千代田区1-1' } }]),
+      await register(t.token, [
+        {
+          ...r,
+          incomeSegment: '中間所得1',
+          basicFiveInfo: { ...r.basicFiveInfo, address: '東京都千代田区1-1' },
+        },
+      ]),
     );
     expect(renamed?.outcome, 'a change of the subject alone is an update').toBe('updated');
     const [deleted] = await results(
-      await register(t.token, [{ modificationSeg: '2', myNumber: r.myNumber, orgSpecificCertificateTypeId: 'JIRITSUSEISHIN' }]),
+      await register(t.token, [
+        { modificationSeg: '2', myNumber: r.myNumber, orgSpecificCertificateTypeId: 'JIRITSUSEISHIN' },
+      ]),
     );
     expect(deleted).toMatchObject({ outcome: 'deleted', subjectId: first?.subjectId });
     const gone = await h.request(`/api/v1/subjects/${first?.subjectId}`, { token: t.token });
@@ -44,7 +52,9 @@ describe('registerSubjects', () => {
   it('answers not-found when deleting an entitlement that does not exist', async () => {
     const t = await h.tenant();
     const [res] = await results(
-      await register(t.token, [{ modificationSeg: '2', myNumber: myNumber(), orgSpecificCertificateTypeId: 'X1' }]),
+      await register(t.token, [
+        { modificationSeg: '2', myNumber: myNumber(), orgSpecificCertificateTypeId: 'X1' },
+      ]),
     );
     expect(res).toEqual({ index: 0, subjectId: null, outcome: 'not-found' });
   });
@@ -53,10 +63,17 @@ describe('registerSubjects', () => {
     const t = await h.tenant();
     const r = record();
     const [a, b] = await results(
-      await register(t.token, [r, { ...r, orgSpecificCertificateTypeId: 'KOUSEI', certificationName: '更生医療' }]),
+      await register(t.token, [
+        r,
+        { ...r, orgSpecificCertificateTypeId: 'KOUSEI', certificationName: '更生医療' },
+      ]),
     );
     expect(a?.subjectId).toBe(b?.subjectId);
-    await results(await register(t.token, [{ modificationSeg: '2', myNumber: r.myNumber, orgSpecificCertificateTypeId: 'KOUSEI' }]));
+    await results(
+      await register(t.token, [
+        { modificationSeg: '2', myNumber: r.myNumber, orgSpecificCertificateTypeId: 'KOUSEI' },
+      ]),
+    );
     const res = await h.request(`/api/v1/subjects/${a?.subjectId}`, { token: t.token });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { entitlements: unknown[] };
@@ -71,7 +88,11 @@ describe('registerSubjects', () => {
     const res = await register(t.token, [good, bad1, bad2]);
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
-    const body = (await res.json()) as { type: string; title: string; errors: { index: number; pointer: string; code: string }[] };
+    const body = (await res.json()) as {
+      type: string;
+      title: string;
+      errors: { index: number; pointer: string; code: string }[];
+    };
     expect(body.type).toBe('/problems/validation-failed');
     expect(body.title).toBe('入力内容に誤りがあります');
     expect(body.errors).toEqual(
@@ -91,10 +112,18 @@ describe('registerSubjects', () => {
     const r = record({
       validFrom: '令和7年4月1日',
       validTo: 'R8.3.31',
-      basicFiveInfo: { name: '東京　花子', nameKana: 'ﾄｳｷｮｳ　　はなこ', address: '東京都港区1-1', dateOfBirth: '5020101', sex: '2' },
+      basicFiveInfo: {
+        name: '東京　花子',
+        nameKana: 'ﾄｳｷｮｳ　　はなこ',
+        address: '東京都港区1-1',
+        dateOfBirth: '5020101',
+        sex: '2',
+      },
     });
     const [res] = await results(await register(t.token, [r]));
-    const view = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })).json()) as {
+    const view = (await (
+      await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })
+    ).json()) as {
       basicFiveInfo: { nameKana: string; dateOfBirth: string; name: string };
       entitlements: { validFrom: string; validTo: string }[];
     };
@@ -145,11 +174,15 @@ describe('getSubject', () => {
     const t = await h.tenant();
     const r = record();
     const [res] = await results(await register(t.token, [r]));
-    const masked = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.noMyNumber })).json()) as {
+    const masked = (await (
+      await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.noMyNumber })
+    ).json()) as {
       myNumber: string;
     };
     expect(masked.myNumber).toBe('************');
-    const clear = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })).json()) as {
+    const clear = (await (
+      await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })
+    ).json()) as {
       myNumber: string;
     };
     expect(clear.myNumber).toBe(r.myNumber);
@@ -172,7 +205,9 @@ describe('changing entitlements and subjects', () => {
   it('updates, expires, flags and deletes a subject', async () => {
     const t = await h.tenant();
     const [res] = await results(await register(t.token, [record()]));
-    const subject = (await (await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })).json()) as {
+    const subject = (await (
+      await h.request(`/api/v1/subjects/${res?.subjectId}`, { token: t.token })
+    ).json()) as {
       entitlements: { entitlementId: string }[];
     };
     const entitlementId = subject.entitlements[0]?.entitlementId;
@@ -185,7 +220,10 @@ describe('changing entitlements and subjects', () => {
       body: JSON.stringify({ incomeSegment: '生活保護', maxCopaymentAmount: { amount: 0 } }),
     });
     expect(patched.status).toBe(200);
-    expect(((await patched.json()) as { entitlements: { incomeSegment: string }[] }).entitlements[0]?.incomeSegment).toBe('生活保護');
+    expect(
+      ((await patched.json()) as { entitlements: { incomeSegment: string }[] }).entitlements[0]
+        ?.incomeSegment,
+    ).toBe('生活保護');
 
     const badPatch = await h.request(`${base}/entitlements/${entitlementId}`, {
       method: 'PATCH',
@@ -201,9 +239,10 @@ describe('changing entitlements and subjects', () => {
       headers: json,
       body: JSON.stringify({ forcedExpiryDate: 'R7.9.30' }),
     });
-    expect(((await expired.json()) as { entitlements: { forcedExpiryDate: string }[] }).entitlements[0]?.forcedExpiryDate).toBe(
-      '2025-09-30',
-    );
+    expect(
+      ((await expired.json()) as { entitlements: { forcedExpiryDate: string }[] }).entitlements[0]
+        ?.forcedExpiryDate,
+    ).toBe('2025-09-30');
 
     const flagged = await h.request(`${base}/control-flags`, {
       method: 'PUT',

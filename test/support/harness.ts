@@ -56,7 +56,9 @@ export async function openTestDatabase(): Promise<Database> {
  * const h = await createHarness();
  * it('...', async () => { const t = await h.tenant(); ... });
  */
-export async function createHarness(options: { batchSize?: number; clock?: () => Date } = {}): Promise<Harness> {
+export async function createHarness(
+  options: { batchSize?: number; clock?: () => Date } = {},
+): Promise<Harness> {
   const database = await openTestDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -91,7 +93,11 @@ export async function createHarness(options: { batchSize?: number; clock?: () =>
       return {
         municipalityCode,
         businessId,
-        token: await client(municipalityCode, businessId, [SCOPES.register, SCOPES.read, SCOPES.myNumberView]),
+        token: await client(municipalityCode, businessId, [
+          SCOPES.register,
+          SCOPES.read,
+          SCOPES.myNumberView,
+        ]),
         readOnly: await client(municipalityCode, businessId, [SCOPES.read]),
         noMyNumber: await client(municipalityCode, businessId, [SCOPES.register, SCOPES.read]),
       };

@@ -4,7 +4,8 @@ const TWELVE_DIGIT_RUN = /(?<![0-9])[0-9]{12}(?![0-9])/g;
 const MASK = '[redacted-12-digits]';
 
 function scrub(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return TWELVE_DIGIT_RUN.test(value) ? value.replace(TWELVE_DIGIT_RUN, MASK) : value;
+  if (typeof value === 'string')
+    return TWELVE_DIGIT_RUN.test(value) ? value.replace(TWELVE_DIGIT_RUN, MASK) : value;
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
@@ -25,13 +26,18 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { service: 'pmh-gateway' },
-      redact: { paths: ['myNumber', '*.myNumber', 'req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['myNumber', '*.myNumber', 'req.headers.authorization', 'headers.authorization'],
+        censor: '[redacted]',
+      },
       formatters: { log: (obj) => scrub(obj) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {
           method.apply(
             this,
-            args.map((a) => (typeof a === 'string' ? a.replace(TWELVE_DIGIT_RUN, MASK) : a)) as Parameters<typeof method>,
+            args.map((a) => (typeof a === 'string' ? a.replace(TWELVE_DIGIT_RUN, MASK) : a)) as Parameters<
+              typeof method
+            >,
           );
         },
       },

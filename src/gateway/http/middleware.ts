@@ -19,7 +19,13 @@ export function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
     c.header('X-Request-Id', requestId);
     await next();
     logger.info(
-      { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
       'request',
     );
   };

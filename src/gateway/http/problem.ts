@@ -6,17 +6,53 @@ import type { FieldError } from '../../pmh/index.js';
  * (RFC 9457). `type` is `/problems/<code>`, a page served by the gateway itself.
  */
 export const PROBLEMS = {
-  'validation-failed': { status: 422, title: '入力内容に誤りがあります', detail: 'One or more fields are invalid; see errors.' },
-  'malformed-request': { status: 400, title: 'リクエストの形式が正しくありません', detail: 'The request body could not be read (e.g. invalid JSON).' },
+  'validation-failed': {
+    status: 422,
+    title: '入力内容に誤りがあります',
+    detail: 'One or more fields are invalid; see errors.',
+  },
+  'malformed-request': {
+    status: 400,
+    title: 'リクエストの形式が正しくありません',
+    detail: 'The request body could not be read (e.g. invalid JSON).',
+  },
   unauthorized: { status: 401, title: '認証が必要です', detail: 'A valid bearer token is required.' },
-  forbidden: { status: 403, title: 'この操作を行う権限がありません', detail: 'The client lacks the scope this operation needs.' },
+  forbidden: {
+    status: 403,
+    title: 'この操作を行う権限がありません',
+    detail: 'The client lacks the scope this operation needs.',
+  },
   'not-found': { status: 404, title: '対象が見つかりません', detail: 'No such resource for this client.' },
-  'method-not-allowed': { status: 405, title: 'この操作は許可されていません', detail: 'The method is not supported on this path.' },
-  conflict: { status: 409, title: '処理が競合しました', detail: 'The request conflicts with the current state; retry it.' },
-  'payload-too-large': { status: 413, title: 'データが大きすぎます', detail: 'The request body exceeds the limit.' },
-  'unsupported-media-type': { status: 415, title: '対応していないデータ形式です', detail: 'Use the content type and charset this operation documents.' },
-  'not-ready': { status: 503, title: 'サービスの準備ができていません', detail: 'A dependency is not reachable; retry later.' },
-  'internal-error': { status: 500, title: 'システム内部でエラーが発生しました', detail: 'An unexpected error occurred; quote the request id when reporting it.' },
+  'method-not-allowed': {
+    status: 405,
+    title: 'この操作は許可されていません',
+    detail: 'The method is not supported on this path.',
+  },
+  conflict: {
+    status: 409,
+    title: '処理が競合しました',
+    detail: 'The request conflicts with the current state; retry it.',
+  },
+  'payload-too-large': {
+    status: 413,
+    title: 'データが大きすぎます',
+    detail: 'The request body exceeds the limit.',
+  },
+  'unsupported-media-type': {
+    status: 415,
+    title: '対応していないデータ形式です',
+    detail: 'Use the content type and charset this operation documents.',
+  },
+  'not-ready': {
+    status: 503,
+    title: 'サービスの準備ができていません',
+    detail: 'A dependency is not reachable; retry later.',
+  },
+  'internal-error': {
+    status: 500,
+    title: 'システム内部でエラーが発生しました',
+    detail: 'An unexpected error occurred; quote the request id when reporting it.',
+  },
 } as const;
 
 /** One of {@link PROBLEMS}. */
@@ -48,8 +84,14 @@ export class Problem extends Error {
 
 const fieldErrorSchema = z
   .object({
-    index: z.number().int().optional().openapi({ description: 'Record index in a batch, or row number in a linkage file' }),
-    pointer: z.string().openapi({ description: 'RFC 6901 JSON pointer to the field', example: '/0/myNumber' }),
+    index: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Record index in a batch, or row number in a linkage file' }),
+    pointer: z
+      .string()
+      .openapi({ description: 'RFC 6901 JSON pointer to the field', example: '/0/myNumber' }),
     code: z.string().openapi({ example: 'my-number-check-digit' }),
   })
   .openapi('FieldError');
@@ -82,7 +124,13 @@ export function problemBody(
   extra: { instance?: string; requestId?: string; errors?: readonly FieldError[]; detail?: string } = {},
 ): ProblemBody {
   const p = PROBLEMS[code];
-  const body: ProblemBody = { type: problemType(code), title: p.title, status: p.status, code, detail: extra.detail ?? p.detail };
+  const body: ProblemBody = {
+    type: problemType(code),
+    title: p.title,
+    status: p.status,
+    code,
+    detail: extra.detail ?? p.detail,
+  };
   if (extra.instance) body.instance = extra.instance;
   if (extra.requestId) body.requestId = extra.requestId;
   if (extra.errors) body.errors = [...extra.errors];

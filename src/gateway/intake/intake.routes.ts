@@ -8,7 +8,11 @@ import type { IntakeService } from './intake.service.js';
 
 const TAG = 'Linkage files';
 const security = [{ bearerAuth: [] }];
-const FILE_NAME = /^[^\\/\u0000-\u001f]{1,255}$/;
+const FILE_NAME = /^[^\\/<>:"|?*]{1,255}$/;
+const fileName = z
+  .string()
+  .regex(FILE_NAME)
+  .refine((s) => ![...s].some((ch) => ch.charCodeAt(0) < 0x20), { params: { code: 'invalid-format' } });
 
 const uploadLinkageFile = createRoute({
   method: 'post',
@@ -21,15 +25,18 @@ const uploadLinkageFile = createRoute({
     'Answers 202 once the whole body is stored, encrypted; rows are then processed in the background (see getLinkageFile). See docs/LINKAGE-FILE.md.',
   security,
   request: {
-    query: z.object({ fileName: z.string().regex(FILE_NAME).optional() }),
-    headers: z.object({ 'x-file-name': z.string().regex(FILE_NAME).optional() }),
+    query: z.object({ fileName: fileName.optional() }),
+    headers: z.object({ 'x-file-name': fileName.optional() }),
     body: {
       required: true,
       content: { 'text/csv': { schema: z.string().openapi({ format: 'binary' }) } },
     },
   },
   responses: {
-    202: { description: 'Stored; processing follows', content: { 'application/json': { schema: linkageFileView } } },
+    202: {
+      description: 'Stored; processing follows',
+      content: { 'application/json': { schema: linkageFileView } },
+    },
     413: problemResponse('The file is larger than the limit'),
     415: problemResponse('Not CSV, or a charset other than UTF-8 or Shift_JIS/CP932'),
     422: problemResponse('The header row names unknown or duplicate columns, or lacks required ones'),
@@ -70,7 +77,8 @@ export function registerIntakeRoutes(app: Router, deps: { intake: IntakeService 
     const principal = requireScope(c, SCOPES.register);
     const contentType = c.req.header('content-type');
     const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-    if (mediaType !== 'text/csv' && mediaType !== 'application/csv') throw new Problem('unsupported-media-type');
+    if (mediaType !== 'text/csv' && mediaType !== 'application/csv')
+      throw new Problem('unsupported-media-type');
     const fileName = c.req.valid('query').fileName ?? c.req.valid('header')['x-file-name'] ?? 'linkage.csv';
     const result = await deps.intake.receive(principal, {
       fileName,

@@ -1,6 +1,10 @@
 import { z } from '@hono/zod-openapi';
 
-const fieldErrorView = z.object({ index: z.number().int().optional(), pointer: z.string(), code: z.string() });
+const fieldErrorView = z.object({
+  index: z.number().int().optional(),
+  pointer: z.string(),
+  code: z.string(),
+});
 /** What getLinkageFile answers: status, counts, and a page of row outcomes. */
 export const linkageFileViewSchema = z
   .object({
@@ -34,7 +38,11 @@ export const linkageFileViewSchema = z
         errors: z.array(fieldErrorView).optional(),
       }),
     ),
-    nextAfter: z.number().int().nullable().openapi({ description: 'Pass as `after` for the next page; null on the last page' }),
+    nextAfter: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'Pass as `after` for the next page; null on the last page' }),
   })
   .openapi('LinkageFile');
 

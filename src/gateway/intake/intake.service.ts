@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { AUDIT_ACTIONS, type Actor, type AuditEntryInput, appendAudit } from '../../audit/index.js';
+import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
 import { type Db, queryRows } from '../../db/client.js';
 import type { Principal } from '../../identity/index.js';
@@ -89,7 +89,12 @@ export class IntakeService {
    */
   async receive(
     principal: Principal,
-    input: { fileName: string; contentType: string | undefined; body: ReadableStream<Uint8Array> | null; requestId: string },
+    input: {
+      fileName: string;
+      contentType: string | undefined;
+      body: ReadableStream<Uint8Array> | null;
+      requestId: string;
+    },
   ): Promise<{ ok: true; view: LinkageFileView } | UploadRefusal> {
     const declared = charsetFromContentType(input.contentType);
     if (declared === 'unsupported') return { ok: false, reason: 'unsupported-charset' };
@@ -171,7 +176,9 @@ export class IntakeService {
         }
       }
       if (head) {
-        const refusal = this.#checkHeaderBytes(head.subarray(0, head.indexOf(10) < 0 ? head.length : head.indexOf(10)));
+        const refusal = this.#checkHeaderBytes(
+          head.subarray(0, head.indexOf(10) < 0 ? head.length : head.indexOf(10)),
+        );
         if (refusal) return refusal;
         pending.push(head);
         pendingBytes += head.length;
@@ -183,7 +190,13 @@ export class IntakeService {
       await this.deps.db.transaction(async (tx) => {
         await tx
           .update(linkageFiles)
-          .set({ status: 'received', encoding, byteSize, chunkCount: chunkSeq, receivedAt: this.deps.clock() })
+          .set({
+            status: 'received',
+            encoding,
+            byteSize,
+            chunkCount: chunkSeq,
+            receivedAt: this.deps.clock(),
+          })
           .where(eq(linkageFiles.id, id));
         await appendAudit(
           tx,
@@ -310,7 +323,10 @@ export class IntakeService {
       try {
         worked = await this.processNext();
       } catch (err) {
-        this.deps.logger.error({ err: { name: (err as Error).name, code: (err as { code?: string }).code } }, 'intake worker error');
+        this.deps.logger.error(
+          { err: { name: (err as Error).name, code: (err as { code?: string }).code } },
+          'intake worker error',
+        );
       }
       if (!worked && this.#running) {
         await new Promise<void>((resolve) => {
@@ -380,7 +396,12 @@ export class IntakeService {
       const page = await this.deps.db
         .select()
         .from(linkageFileChunks)
-        .where(and(eq(linkageFileChunks.fileId, file.id), inArray(linkageFileChunks.seq, [from, from + 1, from + 2, from + 3])))
+        .where(
+          and(
+            eq(linkageFileChunks.fileId, file.id),
+            inArray(linkageFileChunks.seq, [from, from + 1, from + 2, from + 3]),
+          ),
+        )
         .orderBy(asc(linkageFileChunks.seq));
       for (const chunk of page) yield open(dataKey, chunk.sealed, fileContext(file.id, chunk.seq));
     }
@@ -447,7 +468,8 @@ export class IntakeService {
     type Row = PendingRow & { errors?: FieldError[]; record?: RegistrationRecord; keyDigest?: Buffer };
     const rows: Row[] = batch.map((p) => {
       if (p.csv.error) {
-        const code = p.csv.error === 'stray-quote' ? FIELD_CODES.csvStrayQuote : FIELD_CODES.csvUnterminatedQuote;
+        const code =
+          p.csv.error === 'stray-quote' ? FIELD_CODES.csvStrayQuote : FIELD_CODES.csvUnterminatedQuote;
         return { ...p, errors: [{ pointer: '', code }] };
       }
       if (p.csv.fields.length !== header.columns.length) {
@@ -457,11 +479,17 @@ export class IntakeService {
       const parsed = registrationRecordSchema.safeParse(record);
       if (!parsed.success || errors.length) {
         const flagged = new Set(errors.map((e) => e.pointer));
-        const more = parsed.success ? [] : toFieldErrors(parsed.error.issues, false).filter((e) => !flagged.has(e.pointer));
+        const more = parsed.success
+          ? []
+          : toFieldErrors(parsed.error.issues, false).filter((e) => !flagged.has(e.pointer));
         return { ...p, errors: [...errors, ...more] };
       }
       const r = parsed.data;
-      const keyDigest = hmac(blindIndexKey, `${r.myNumber}\u0000${r.orgSpecificCertificateTypeId}\u0000${r.certificationSubKey ?? ''}`, 16);
+      const keyDigest = hmac(
+        blindIndexKey,
+        `${r.myNumber}\u0000${r.orgSpecificCertificateTypeId}\u0000${r.certificationSubKey ?? ''}`,
+        16,
+      );
       return { ...p, record: r, keyDigest };
     });
 
@@ -542,7 +570,8 @@ export class IntakeService {
       if (!current || current.leaseOwner !== this.#instanceId || current.cursorRow !== first - 1) {
         throw new Error('lost the lease on this linkage file');
       }
-      for (let i = 0; i < values.length; i += 1000) await tx.insert(linkageFileRows).values(values.slice(i, i + 1000));
+      for (let i = 0; i < values.length; i += 1000)
+        await tx.insert(linkageFileRows).values(values.slice(i, i + 1000));
       if (audit.length) await appendAudit(tx, file.tenantCode, audit, this.deps.clock());
       await tx
         .update(linkageFiles)

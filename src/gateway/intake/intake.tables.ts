@@ -74,5 +74,8 @@ export const linkageFileRows = intakeSchema.table(
     keyDigest: bytea('key_digest'),
     errors: text('errors'),
   },
-  (t) => [primaryKey({ columns: [t.fileId, t.rowNo] }), index('linkage_file_rows_key').on(t.fileId, t.keyDigest)],
+  (t) => [
+    primaryKey({ columns: [t.fileId, t.rowNo] }),
+    index('linkage_file_rows_key').on(t.fileId, t.keyDigest),
+  ],
 );

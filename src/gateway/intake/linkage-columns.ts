@@ -67,8 +67,10 @@ export function checkHeader(fields: readonly string[]): LinkageHeader | HeaderPr
   const seen = new Set<string>();
   fields.forEach((raw, i) => {
     const name = raw.trim();
-    if (!(name in LINKAGE_COLUMNS)) errors.push({ index: i, pointer: `/header/${i}`, code: FIELD_CODES.unknownField });
-    else if (seen.has(name)) errors.push({ index: i, pointer: `/header/${i}`, code: FIELD_CODES.notAllowedValue });
+    if (!(name in LINKAGE_COLUMNS))
+      errors.push({ index: i, pointer: `/header/${i}`, code: FIELD_CODES.unknownField });
+    else if (seen.has(name))
+      errors.push({ index: i, pointer: `/header/${i}`, code: FIELD_CODES.notAllowedValue });
     seen.add(name);
   });
   for (const name of REQUIRED_COLUMNS) {
@@ -87,7 +89,10 @@ const FALSE = new Set(['0', 'false', 'FALSE', 'False']);
  * @example
  * rowToRecord(header, ['1', '123456789018', …]); // { record: { modificationSeg: '1', … }, errors: [] }
  */
-export function rowToRecord(header: LinkageHeader, fields: readonly string[]): { record: Record<string, unknown>; errors: FieldError[] } {
+export function rowToRecord(
+  header: LinkageHeader,
+  fields: readonly string[],
+): { record: Record<string, unknown>; errors: FieldError[] } {
   const record: Record<string, unknown> = {};
   const errors: FieldError[] = [];
   const { columns } = header;
@@ -124,8 +129,9 @@ export function rowToRecord(header: LinkageHeader, fields: readonly string[]): {
     if (dot < 0) record[name] = value;
     else {
       const parent = name.slice(0, dot);
-      const child = (record[parent] ??= {}) as Record<string, unknown>;
+      const child = (record[parent] ?? {}) as Record<string, unknown>;
       child[name.slice(dot + 1)] = value;
+      record[parent] = child;
     }
   }
   return { record, errors };

@@ -57,7 +57,10 @@ const registerSubjects = createRoute({
   security,
   request: { body: { required: true, content: { 'application/json': { schema: registrationBatchSchema } } } },
   responses: {
-    200: json(z.object({ results: z.array(recordResultSchema) }).openapi('RegistrationResults'), 'One result per record'),
+    200: json(
+      z.object({ results: z.array(recordResultSchema) }).openapi('RegistrationResults'),
+      'One result per record',
+    ),
     ...INVALID,
     ...COMMON_PROBLEMS,
   },
@@ -85,7 +88,12 @@ const updateEntitlement = createRoute({
     params: entitlementParams,
     body: { required: true, content: { 'application/json': { schema: entitlementPatchSchema } } },
   },
-  responses: { 200: json(subjectViewSchema, 'The subject after the change'), ...NOT_FOUND, ...INVALID, ...COMMON_PROBLEMS },
+  responses: {
+    200: json(subjectViewSchema, 'The subject after the change'),
+    ...NOT_FOUND,
+    ...INVALID,
+    ...COMMON_PROBLEMS,
+  },
 });
 
 const expireBody = z.strictObject({ forcedExpiryDate: dateField }).openapi('ExpireEntitlement');
@@ -96,8 +104,16 @@ const expireEntitlement = createRoute({
   tags: [TAG],
   summary: 'Set the forced expiry date (強制失効日) of an entitlement',
   security,
-  request: { params: entitlementParams, body: { required: true, content: { 'application/json': { schema: expireBody } } } },
-  responses: { 200: json(subjectViewSchema, 'The subject after the change'), ...NOT_FOUND, ...INVALID, ...COMMON_PROBLEMS },
+  request: {
+    params: entitlementParams,
+    body: { required: true, content: { 'application/json': { schema: expireBody } } },
+  },
+  responses: {
+    200: json(subjectViewSchema, 'The subject after the change'),
+    ...NOT_FOUND,
+    ...INVALID,
+    ...COMMON_PROBLEMS,
+  },
 });
 
 const deleteSubject = createRoute({
@@ -118,8 +134,16 @@ const setControlFlags = createRoute({
   tags: [TAG],
   summary: 'Set 不開示 (isNotDisclosed) and/or 閲覧停止 (viewingSuspended)',
   security,
-  request: { params: subjectParams, body: { required: true, content: { 'application/json': { schema: controlFlagsSchema } } } },
-  responses: { 200: json(subjectViewSchema, 'The subject after the change'), ...NOT_FOUND, ...INVALID, ...COMMON_PROBLEMS },
+  request: {
+    params: subjectParams,
+    body: { required: true, content: { 'application/json': { schema: controlFlagsSchema } } },
+  },
+  responses: {
+    200: json(subjectViewSchema, 'The subject after the change'),
+    ...NOT_FOUND,
+    ...INVALID,
+    ...COMMON_PROBLEMS,
+  },
 });
 
 /**
@@ -147,14 +171,20 @@ export function registerRegistrationRoutes(app: Router, deps: { hub: PmhPort }):
   app.openapi(updateEntitlement, async (c) => {
     requireScope(c, SCOPES.register);
     const { subjectId, entitlementId } = c.req.valid('param');
-    return c.json(unwrap(await deps.hub.updateEntitlement(hubCaller(c), subjectId, entitlementId, c.req.valid('json'))), 200);
+    return c.json(
+      unwrap(await deps.hub.updateEntitlement(hubCaller(c), subjectId, entitlementId, c.req.valid('json'))),
+      200,
+    );
   });
 
   app.openapi(expireEntitlement, async (c) => {
     requireScope(c, SCOPES.register);
     const { subjectId, entitlementId } = c.req.valid('param');
     const { forcedExpiryDate } = c.req.valid('json');
-    return c.json(unwrap(await deps.hub.expireEntitlement(hubCaller(c), subjectId, entitlementId, forcedExpiryDate)), 200);
+    return c.json(
+      unwrap(await deps.hub.expireEntitlement(hubCaller(c), subjectId, entitlementId, forcedExpiryDate)),
+      200,
+    );
   });
 
   app.openapi(deleteSubject, async (c) => {
@@ -165,6 +195,11 @@ export function registerRegistrationRoutes(app: Router, deps: { hub: PmhPort }):
 
   app.openapi(setControlFlags, async (c) => {
     requireScope(c, SCOPES.register);
-    return c.json(unwrap(await deps.hub.setControlFlags(hubCaller(c), c.req.valid('param').subjectId, c.req.valid('json'))), 200);
+    return c.json(
+      unwrap(
+        await deps.hub.setControlFlags(hubCaller(c), c.req.valid('param').subjectId, c.req.valid('json')),
+      ),
+      200,
+    );
   });
 }

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { AUDIT_ACTIONS, appendAudit, verifyAuditChain } from '../../src/audit/index.js';
+import { queryRows, sql, sqlState } from '../../src/db/client.js';
+import { createHarness } from '../support/harness.js';
+
+const h = await createHarness();
+const actor = { kind: 'client' as const, id: 'cli_test' };
+
+async function chainOf(n: number) {
+  const t = await h.tenant();
+  await h.database.db.transaction(async (tx) => {
+    await appendAudit(
+      tx,
+      t.municipalityCode,
+      Array.from({ length: n }, (_, i) => ({
+        actor,
+        action: AUDIT_ACTIONS.subjectViewed,
+        subjectRef: `s${i}`,
+        requestId: `r${i}`,
+      })),
+      new Date('2026-04-01T00:00:00Z'),
+    );
+  });
+  return t.municipalityCode;
+}
+
+async function asSuperuser<T>(fn: () => Promise<T>): Promise<T> {
+  await queryRows(h.database.db, sql`alter table audit.entries disable trigger entries_no_update_delete`);
+  try {
+    return await fn();
+  } finally {
+    await queryRows(h.database.db, sql`alter table audit.entries enable trigger entries_no_update_delete`);
+  }
+}
+
+describe('the audit log', () => {
+  it('verifies an untouched chain', async () => {
+    const tenant = await chainOf(5);
+    expect(await verifyAuditChain(h.database.db, tenant)).toEqual({ ok: true, entries: 5 });
+  });
+
+  it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
+    const tenant = await chainOf(2);
+    for (const statement of [
+      sql`update audit.entries set action = 'x' where tenant_code = ${tenant}`,
+      sql`delete from audit.entries where tenant_code = ${tenant}`,
+      sql`truncate audit.entries`,
+    ]) {
+      const err = await queryRows(h.database.db, statement).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(sqlState(err), 'the change must be refused').toBe('42501');
+    }
+    expect(await verifyAuditChain(h.database.db, tenant)).toEqual({ ok: true, entries: 2 });
+  });
+
+  it('finds an edited entry', async () => {
+    const tenant = await chainOf(4);
+    await asSuperuser(() =>
+      queryRows(
+        h.database.db,
+        sql`update audit.entries set subject_ref = 'other' where tenant_code = ${tenant} and seq = 3`,
+      ),
+    );
+    expect(await verifyAuditChain(h.database.db, tenant)).toEqual({ ok: false, seq: 3, problem: 'edited' });
+  });
+
+  it('finds a deleted entry', async () => {
+    const tenant = await chainOf(4);
+    await asSuperuser(() =>
+      queryRows(h.database.db, sql`delete from audit.entries where tenant_code = ${tenant} and seq = 2`),
+    );
+    expect(await verifyAuditChain(h.database.db, tenant)).toEqual({ ok: false, seq: 2, problem: 'missing' });
+  });
+
+  it('finds entries swapped in order', async () => {
+    const tenant = await chainOf(4);
+    await asSuperuser(async () => {
+      for (const [from, to] of [
+        [2, 1000],
+        [3, 2],
+        [1000, 3],
+      ]) {
+        await queryRows(
+          h.database.db,
+          sql`update audit.entries set seq = ${to} where tenant_code = ${tenant} and seq = ${from}`,
+        );
+      }
+    });
+    const verdict = await verifyAuditChain(h.database.db, tenant);
+    expect(verdict.ok).toBe(false);
+    expect(verdict).toMatchObject({ seq: 2 });
+  });
+
+  it('finds the newest entries cut off', async () => {
+    const tenant = await chainOf(4);
+    await asSuperuser(() =>
+      queryRows(h.database.db, sql`delete from audit.entries where tenant_code = ${tenant} and seq = 4`),
+    );
+    expect(await verifyAuditChain(h.database.db, tenant)).toEqual({
+      ok: false,
+      seq: 4,
+      problem: 'truncated',
+    });
+  });
+
+  it('keeps one chain per tenant', async () => {
+    const a = await chainOf(3);
+    const b = await chainOf(2);
+    expect(await verifyAuditChain(h.database.db, a)).toEqual({ ok: true, entries: 3 });
+    expect(await verifyAuditChain(h.database.db, b)).toEqual({ ok: true, entries: 2 });
+  });
+
+  it('rolls back with the transaction it belongs to', async () => {
+    const t = await h.tenant();
+    await h.database.db
+      .transaction(async (tx) => {
+        await appendAudit(
+          tx,
+          t.municipalityCode,
+          [{ actor, action: AUDIT_ACTIONS.subjectViewed }],
+          new Date(),
+        );
+        throw new Error('roll back');
+      })
+      .catch(() => {});
+    expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toEqual({ ok: true, entries: 0 });
+  });
+});

@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EnvError, loadEnv } from '../../src/config/env.js';
+
+describe('loadEnv', () => {
+  it('defaults to PGlite under ./data on port 3000', () => {
+    const env = loadEnv({});
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.DATA_DIR).toBe(path.resolve('data'));
+    expect(env.MASTER_KEY_FILE).toBe(path.resolve('data', 'master.key'));
+  });
+
+  it('names every bad variable in one clear message', () => {
+    let error: unknown;
+    try {
+      loadEnv({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    const message = (error as Error).message;
+    expect(message).toContain('PORT');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('LOG_LEVEL');
+  });
+
+  it('takes a PostgreSQL URL and a master key file of its own', () => {
+    const env = loadEnv({
+      DATABASE_URL: 'postgres://u@127.0.0.1:5432/db',
+      MASTER_KEY_FILE: '/etc/pmh/master.key',
+    });
+    expect(env.DATABASE_URL).toBe('postgres://u@127.0.0.1:5432/db');
+    expect(env.MASTER_KEY_FILE).toBe('/etc/pmh/master.key');
+  });
+});
