@@ -28,6 +28,12 @@ export const envSchema = z
       .default('1')
       .transform((v) => v === '1' || v === 'true'),
     INTAKE_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+    INTAKE_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+    MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(2 * 1024 ** 3),
   })
   .transform((e) => ({
     ...e,

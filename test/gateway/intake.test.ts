@@ -50,8 +50,8 @@ describe('uploadLinkageFile', () => {
   it('processes a UTF-8 file with one outcome per row and the bad rows rejected with codes', async () => {
     const t = await h.tenant();
     const good = Array.from({ length: 20 }, () => record());
+    good[4] = record({ myNumber: '123456789012' });
     const rows = good.map(csvRow);
-    rows[4] = csvRow(record({ myNumber: '123456789012' }));
     rows[11] = csvRow(record({ validFrom: 'S64.1.8' }));
     const view = await processed(t.token, await upload(t.token, csvFile(rows)));
     expect(view.status).toBe('completed');
@@ -65,7 +65,7 @@ describe('uploadLinkageFile', () => {
       errors: [{ pointer: '/myNumber', code: 'my-number-check-digit' }],
     });
     expect(view.rows[11]?.errors).toEqual([{ pointer: '/validFrom', code: 'outside-era' }]);
-    expect(JSON.stringify(view)).not.toMatch(/\b\d{12}\b/);
+    for (const r of good) expect(JSON.stringify(view)).not.toContain(r.myNumber);
     const audit = await verifyAuditChain(h.database.db, t.municipalityCode);
     expect(audit, 'one audit entry per row, plus one for the upload').toEqual({ ok: true, entries: 21 });
   });

@@ -3,6 +3,15 @@
  *
  * @example import { registrationRecords, toCsvHeader, toCsvRow } from '../population/index.js';
  */
+
+export {
+  FAMILY_NAMES,
+  FEMALE_GIVEN_NAMES,
+  MALE_GIVEN_NAMES,
+  type NameReading,
+  TOKYO_WARDS,
+  type Ward,
+} from './names.js';
 export {
   CERTIFICATE_TYPE_ID,
   CERTIFICATION_NAME,
@@ -26,4 +35,3 @@ export {
   toCsvRow,
   toRegistrationRecord,
 } from './population.js';
-export { FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, type NameReading, TOKYO_WARDS, type Ward } from './names.js';

@@ -8,6 +8,8 @@
  *
  * Source: DOMAIN.md "Identifier formats", "Monthly co-payment caps"; GLOSSARY.md.
  */
+
+import { LINKAGE_COLUMNS } from '../../gateway/intake/linkage-columns.js';
 import {
   toEraString,
   withInsurerCheckDigit,
@@ -15,7 +17,6 @@ import {
   withMyNumberCheckDigit,
   withRecipientCheckDigit,
 } from '../../japanese/index.js';
-import { LINKAGE_COLUMNS } from '../../gateway/intake/linkage-columns.js';
 import type { RegistrationRecordInput } from '../../pmh/pmh.schemas.js';
 import {
   BUILDING_NAMES,
@@ -167,7 +168,8 @@ export function myNumberFor(seedKey: number, index: number): string {
   if (!Number.isSafeInteger(index) || index < 0 || index >= 1e11) {
     throw new RangeError(`myNumberFor: index out of range: ${index}`);
   }
-  const offset = (BigInt(fmix32(seedKey ^ 0x1b873593)) * 0x1_0000_0000n + BigInt(fmix32(seedKey))) % MY_NUMBER_SPACE;
+  const offset =
+    (BigInt(fmix32(seedKey ^ 0x1b873593)) * 0x1_0000_0000n + BigInt(fmix32(seedKey))) % MY_NUMBER_SPACE;
   const base = (BigInt(index) * MY_NUMBER_MULTIPLIER + offset) % MY_NUMBER_SPACE;
   return withMyNumberCheckDigit(base.toString().padStart(11, '0'));
 }
@@ -244,7 +246,14 @@ export function* population(opts: PopulationOptions): Generator<Person> {
 // ---------------------------------------------------------------------------------------
 
 /** 所得区分 of 自立支援医療（精神通院）, as `incomeSegment`. */
-export const INCOME_SEGMENTS = ['生活保護', '低所得1', '低所得2', '中間所得1', '中間所得2', '一定所得以上'] as const;
+export const INCOME_SEGMENTS = [
+  '生活保護',
+  '低所得1',
+  '低所得2',
+  '中間所得1',
+  '中間所得2',
+  '一定所得以上',
+] as const;
 /** One of {@link INCOME_SEGMENTS}. */
 export type IncomeSegment = (typeof INCOME_SEGMENTS)[number];
 
@@ -257,7 +266,10 @@ export type IncomeSegment = (typeof INCOME_SEGMENTS)[number];
  * monthlyCap('中間所得2', true); // 10000
  * monthlyCap('中間所得1', false); // 'none'
  */
-export function monthlyCap(segment: IncomeSegment, severeAndContinuing: boolean): number | 'none' | 'not-covered' {
+export function monthlyCap(
+  segment: IncomeSegment,
+  severeAndContinuing: boolean,
+): number | 'none' | 'not-covered' {
   switch (segment) {
     case '生活保護':
       return 0;
@@ -298,7 +310,11 @@ export interface RecordOptions {
  * const rng = createRandom(1).fork(0);
  * const record = toRegistrationRecord(generatePerson(rng, 0), rng, { eraDates: true });
  */
-export function toRegistrationRecord(person: Person, rng: Random, opts: RecordOptions = {}): RegistrationRecordInput {
+export function toRegistrationRecord(
+  person: Person,
+  rng: Random,
+  opts: RecordOptions = {},
+): RegistrationRecordInput {
   const date = (iso: string) => (opts.eraDates ? toEraString(iso, rng.pick(ERA_STYLES)) : iso);
 
   const segment = rng.pick(INCOME_SEGMENTS);
@@ -450,7 +466,10 @@ function cellOf(value: unknown): string {
  * @example
  * formatCsvRow(toCsvRow(record)); // '1,123456789018,佐藤 花子,…'
  */
-export function toCsvRow(record: RegistrationRecordInput, columns: readonly string[] = CSV_COLUMNS): string[] {
+export function toCsvRow(
+  record: RegistrationRecordInput,
+  columns: readonly string[] = CSV_COLUMNS,
+): string[] {
   const source = record as unknown as Record<string, unknown>;
   const row: string[] = new Array(columns.length);
   for (let k = 0; k < columns.length; k++) {
@@ -498,13 +517,17 @@ function otherDigit(d: string): string {
  * @example
  * registrationRecordSchema.safeParse(corruptRecord(record, 'invalid-kana')).success; // false
  */
-export function corruptRecord(record: RegistrationRecordInput, kind: CorruptionKind): RegistrationRecordInput {
+export function corruptRecord(
+  record: RegistrationRecordInput,
+  kind: CorruptionKind,
+): RegistrationRecordInput {
   const copy = structuredClone(record);
   if (kind === 'my-number-check-digit') {
     copy.myNumber = copy.myNumber.slice(0, 11) + otherDigit(copy.myNumber.slice(11));
     return copy;
   }
-  if (copy.modificationSeg !== '1') throw new TypeError(`corruptRecord: ${kind} needs a register-or-update record`);
+  if (copy.modificationSeg !== '1')
+    throw new TypeError(`corruptRecord: ${kind} needs a register-or-update record`);
   switch (kind) {
     case 'outside-era':
       copy.validFrom = 'H31.5.1';

@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** A gateway started as its own process (`tsx src/gateway/main.ts`) on loopback. */
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  token(municipalityCode?: string): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts the real gateway with the given environment and waits for /readyz.
+ *
+ * @example
+ * const server = await startServer({ DATA_DIR: dir });
+ */
+export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const port = 41000 + Math.floor(Math.random() * 9000);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/gateway/main.ts')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += String(d);
+  });
+  child.stderr?.on('data', (d) => {
+    out += String(d);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`gateway did not become ready:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    child,
+    output: () => out,
+    token(municipalityCode = '130001') {
+      const creds = JSON.parse(
+        readFileSync(path.join(env.DATA_DIR ?? 'data', 'demo-credentials.json'), 'utf8'),
+      ) as {
+        tenants: { municipalityCode: string; token: string }[];
+      };
+      const t = creds.tenants.find((x) => x.municipalityCode === municipalityCode);
+      if (!t) throw new Error(`no demo tenant ${municipalityCode}`);
+      return t.token;
+    },
+    stop(signal = 'SIGTERM') {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      });
+    },
+  };
+}
