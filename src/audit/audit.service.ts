@@ -1,11 +1,25 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
+import { bulkInsert } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import type { AuditEntryInput } from './audit.actions.js';
 import { auditEntries, auditHeads } from './audit.tables.js';
 
 const GENESIS = Buffer.alloc(32);
-const INSERT_CHUNK = 1000;
+const INSERT_CHUNK = 5000;
+const ENTRY_COLUMNS = {
+  tenant_code: 'text',
+  seq: 'bigint',
+  at: 'timestamptz',
+  actor_kind: 'text',
+  actor_id: 'text',
+  action: 'text',
+  subject_ref: 'text',
+  request_id: 'text',
+  detail: 'text',
+  prev_hash: 'bytea',
+  hash: 'bytea',
+} as const;
 
 type EntryRow = typeof auditEntries.$inferSelect;
 
@@ -79,7 +93,24 @@ export async function appendAudit(
     return { ...base, prevHash, hash };
   });
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await tx.insert(auditEntries).values(rows.slice(i, i + INSERT_CHUNK));
+    await bulkInsert(
+      tx,
+      'audit.entries',
+      ENTRY_COLUMNS,
+      rows.slice(i, i + INSERT_CHUNK).map((r) => ({
+        tenant_code: r.tenantCode,
+        seq: r.seq,
+        at: r.at,
+        actor_kind: r.actorKind,
+        actor_id: r.actorId,
+        action: r.action,
+        subject_ref: r.subjectRef,
+        request_id: r.requestId,
+        detail: r.detail,
+        prev_hash: r.prevHash,
+        hash: r.hash,
+      })),
+    );
   }
   await tx.update(auditHeads).set({ seq, hash }).where(eq(auditHeads.tenantCode, tenantCode));
 }

@@ -1,6 +1,7 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson } from '../crypto/index.js';
+import { bulkInsert, bulkUpdate } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlements, subjects } from './pmh.tables.js';
 
@@ -20,6 +21,84 @@ export type EntitlementSecret = Record<string, unknown> & {
 };
 
 export type SubjectRow = typeof subjects.$inferSelect;
+
+const SUBJECT_COLUMNS = {
+  id: 'uuid',
+  tenant_code: 'text',
+  business_id: 'text',
+  my_number_index: 'bytea',
+  sealed: 'bytea',
+  digest: 'bytea',
+  is_not_disclosed: 'boolean',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+} as const;
+const SUBJECT_CHANGE_COLUMNS = {
+  id: 'uuid',
+  sealed: 'bytea',
+  digest: 'bytea',
+  is_not_disclosed: 'boolean',
+  updated_at: 'timestamptz',
+} as const;
+const ENTITLEMENT_COLUMNS = {
+  id: 'uuid',
+  subject_id: 'uuid',
+  tenant_code: 'text',
+  org_specific_certificate_type_id: 'text',
+  certification_sub_key: 'text',
+  sealed: 'bytea',
+  digest: 'bytea',
+  valid_from: 'date',
+  valid_to: 'date',
+  forced_expiry_date: 'date',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+} as const;
+const ENTITLEMENT_CHANGE_COLUMNS = {
+  id: 'uuid',
+  sealed: 'bytea',
+  digest: 'bytea',
+  valid_from: 'date',
+  valid_to: 'date',
+  forced_expiry_date: 'date',
+  updated_at: 'timestamptz',
+} as const;
+
+/** A new subject row (column names as in the table). */
+export interface SubjectInsert {
+  id: string;
+  my_number_index: Buffer;
+  sealed: Buffer;
+  digest: Buffer;
+  is_not_disclosed: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+/** A changed subject row. */
+export interface SubjectChange {
+  id: string;
+  sealed: Buffer;
+  digest: Buffer;
+  is_not_disclosed: boolean;
+  updated_at: Date;
+}
+/** A new entitlement row. */
+export interface EntitlementInsert extends EntitlementChange {
+  subject_id: string;
+  org_specific_certificate_type_id: string;
+  certification_sub_key: string;
+  created_at: Date;
+}
+/** A changed entitlement row. */
+export interface EntitlementChange {
+  id: string;
+  sealed: Buffer;
+  digest: Buffer;
+  valid_from: string;
+  valid_to: string | null;
+  forced_expiry_date: string | null;
+  updated_at: Date;
+}
 export type EntitlementRow = typeof entitlements.$inferSelect;
 
 /**
@@ -92,14 +171,44 @@ export class SubjectRepository {
       );
   }
 
-  async insertSubjects(rows: (typeof subjects.$inferInsert)[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 1000)
-      await this.db.insert(subjects).values(rows.slice(i, i + 1000));
+  async insertSubjects(rows: SubjectInsert[]): Promise<void> {
+    await bulkInsert(
+      this.db,
+      'hub.subjects',
+      SUBJECT_COLUMNS,
+      rows.map((r) => ({ ...r, tenant_code: this.tenantCode, business_id: this.businessId })),
+    );
   }
 
-  async insertEntitlements(rows: (typeof entitlements.$inferInsert)[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 1000)
-      await this.db.insert(entitlements).values(rows.slice(i, i + 1000));
+  async insertEntitlements(rows: EntitlementInsert[]): Promise<void> {
+    await bulkInsert(
+      this.db,
+      'hub.entitlements',
+      ENTITLEMENT_COLUMNS,
+      rows.map((r) => ({ ...r, tenant_code: this.tenantCode })),
+    );
+  }
+
+  async updateSubjects(rows: SubjectChange[]): Promise<void> {
+    await bulkUpdate(
+      this.db,
+      'hub.subjects',
+      'id',
+      SUBJECT_CHANGE_COLUMNS,
+      rows,
+      sql`t.tenant_code = ${this.tenantCode} and t.business_id = ${this.businessId}`,
+    );
+  }
+
+  async updateEntitlements(rows: EntitlementChange[]): Promise<void> {
+    await bulkUpdate(
+      this.db,
+      'hub.entitlements',
+      'id',
+      ENTITLEMENT_CHANGE_COLUMNS,
+      rows,
+      sql`t.tenant_code = ${this.tenantCode}`,
+    );
   }
 
   async updateSubject(id: string, set: Partial<typeof subjects.$inferInsert>): Promise<void> {

@@ -13,8 +13,12 @@ import type { Db } from '../db/client.js';
 import type { FieldError } from './field-codes.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
 import {
+  type EntitlementChange,
+  type EntitlementInsert,
   type EntitlementRow,
   type EntitlementSecret,
+  type SubjectChange,
+  type SubjectInsert,
   SubjectRepository,
   type SubjectRow,
   type SubjectSecret,
@@ -31,6 +35,7 @@ import { type ControlFlags, type EntitlementPatch, MASKED_MY_NUMBER, type Subjec
 
 interface SubjectState {
   id: string;
+  index?: Buffer;
   row?: SubjectRow;
   digest: Buffer;
   secret?: SubjectSecret;
@@ -233,6 +238,7 @@ export class PmhService implements PmhPort {
           const id = randomUUID();
           subject = {
             id,
+            index: indexes[index],
             digest: subjectDigest,
             secret: parts.subject,
             isNew: true,
@@ -289,59 +295,60 @@ export class PmhService implements PmhPort {
       audit.push(this.#audit(caller, OUTCOME_ACTION[outcome], subjectId, detail));
     });
 
-    const newSubjects = [];
+    const newSubjects: SubjectInsert[] = [];
+    const changedSubjects: SubjectChange[] = [];
     for (const s of byIndex.values()) {
       if (s.isNew && s.secret) {
         newSubjects.push({
           id: s.id,
-          tenantCode: repo.tenantCode,
-          businessId: repo.businessId,
-          myNumberIndex: hmac(blindIndexKey, s.secret.myNumber),
+          my_number_index: s.index ?? hmac(blindIndexKey, s.secret.myNumber),
           sealed: repo.sealSubject(s.id, s.secret),
           digest: s.digest,
-          isNotDisclosed: s.isNotDisclosed,
-          createdAt: now,
-          updatedAt: now,
+          is_not_disclosed: s.isNotDisclosed,
+          created_at: now,
+          updated_at: now,
+        });
+      } else if (s.dirty) {
+        const secret = s.secret ?? (s.row ? repo.openSubject(s.row) : undefined);
+        if (!secret) continue;
+        changedSubjects.push({
+          id: s.id,
+          sealed: repo.sealSubject(s.id, secret),
+          digest: s.digest,
+          is_not_disclosed: s.isNotDisclosed,
+          updated_at: now,
         });
       }
+    }
+    const newEntitlements: EntitlementInsert[] = [];
+    const changedEntitlements: EntitlementChange[] = [];
+    for (const e of ents.values()) {
+      if (!e.secret || !(e.isNew || e.dirty)) continue;
+      const change: EntitlementChange = {
+        id: e.id,
+        sealed: repo.sealEntitlement(e.id, e.secret),
+        digest: e.digest,
+        valid_from: e.secret.validFrom,
+        valid_to: (e.secret.validTo as string | undefined) ?? null,
+        forced_expiry_date: (e.secret.forcedExpiryDate as string | undefined) ?? null,
+        updated_at: now,
+      };
+      if (e.isNew) {
+        newEntitlements.push({
+          ...change,
+          subject_id: e.subjectId,
+          org_specific_certificate_type_id: e.typeId,
+          certification_sub_key: e.subKey,
+          created_at: now,
+        });
+      } else changedEntitlements.push(change);
     }
     await repo.deleteEntitlements(deletedEntitlements);
     await repo.deleteSubjects(deletedSubjects);
     await repo.insertSubjects(newSubjects);
-    for (const s of byIndex.values()) {
-      if (!s.dirty) continue;
-      await repo.updateSubject(s.id, {
-        ...(s.secret ? { sealed: repo.sealSubject(s.id, s.secret), digest: s.digest } : {}),
-        isNotDisclosed: s.isNotDisclosed,
-        updatedAt: now,
-      });
-    }
-    const newEntitlements = [];
-    for (const e of ents.values()) {
-      if (!e.secret) continue;
-      const columns = {
-        sealed: repo.sealEntitlement(e.id, e.secret),
-        digest: e.digest,
-        validFrom: e.secret.validFrom,
-        validTo: (e.secret.validTo as string | undefined) ?? null,
-        forcedExpiryDate: (e.secret.forcedExpiryDate as string | undefined) ?? null,
-        updatedAt: now,
-      };
-      if (e.isNew) {
-        newEntitlements.push({
-          id: e.id,
-          subjectId: e.subjectId,
-          tenantCode: repo.tenantCode,
-          orgSpecificCertificateTypeId: e.typeId,
-          certificationSubKey: e.subKey,
-          createdAt: now,
-          ...columns,
-        });
-      } else if (e.dirty) {
-        await repo.updateEntitlement(e.id, columns);
-      }
-    }
+    await repo.updateSubjects(changedSubjects);
     await repo.insertEntitlements(newEntitlements);
+    await repo.updateEntitlements(changedEntitlements);
     await appendAudit(tx, repo.tenantCode, audit, now);
     return results;
   }

@@ -3,6 +3,7 @@ import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
+import { bulkInsert } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import type { Principal } from '../../identity/index.js';
 import {
@@ -22,6 +23,15 @@ import { linkageFileChunks, linkageFileRows, linkageFiles } from './intake.table
 import { checkHeader, type LinkageHeader, rowToRecord } from './linkage-columns.js';
 
 const CHUNK_BYTES = 1 << 20;
+const ROW_COLUMNS = {
+  file_id: 'uuid',
+  row_no: 'int',
+  line: 'int',
+  outcome: 'text',
+  subject_id: 'uuid',
+  key_digest: 'bytea',
+  errors: 'text',
+} as const;
 const HEADER_LIMIT = 64 * 1024;
 
 /** The outcome of one row of a linkage file. */
@@ -551,12 +561,12 @@ export class IntakeService {
         });
       }
       return {
-        fileId: file.id,
-        rowNo: r.rowNo,
+        file_id: file.id,
+        row_no: r.rowNo,
         line: r.line,
         outcome: o.outcome,
-        subjectId: o.subjectId,
-        keyDigest: r.keyDigest ?? null,
+        subject_id: o.subjectId,
+        key_digest: r.keyDigest ?? null,
         errors: r.errors ? JSON.stringify(r.errors) : null,
       };
     });
@@ -570,8 +580,7 @@ export class IntakeService {
       if (!current || current.leaseOwner !== this.#instanceId || current.cursorRow !== first - 1) {
         throw new Error('lost the lease on this linkage file');
       }
-      for (let i = 0; i < values.length; i += 1000)
-        await tx.insert(linkageFileRows).values(values.slice(i, i + 1000));
+      await bulkInsert(tx, 'intake.linkage_file_rows', ROW_COLUMNS, values);
       if (audit.length) await appendAudit(tx, file.tenantCode, audit, this.deps.clock());
       await tx
         .update(linkageFiles)
