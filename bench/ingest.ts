@@ -1,0 +1,117 @@
+/**
+ * bench:ingest — the real uploadLinkageFile endpoint against a raw COPY of the same bytes.
+ *
+ *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis]
+ *
+ * On PostgreSQL only (a throwaway, durable one is started when DATABASE_URL is unset).
+ * Prints the COPY time, the ingest time to the last row outcome, their ratio, and the peak
+ * RSS of the gateway process.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { request } from 'undici';
+import { toCsvHeader } from '../src/sim/population/index.js';
+import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '1000' },
+    encoding: { type: 'string', default: 'utf-8' },
+  },
+});
+const rows = Number(values.rows);
+const url = process.env.DATABASE_URL;
+if (!url) throw new Error('DATABASE_URL is required (npm run bench:ingest starts a throwaway PostgreSQL)');
+const encoding = values.encoding === 'shift_jis' || values.encoding === 'cp932' ? 'shift_jis' : 'utf-8';
+
+const admin = postgres(url, { max: 1, onnotice: () => {} });
+async function freshDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  await admin.unsafe(`create database ${name}`);
+  const u = new URL(url as string);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const dir = await mkdtemp(path.join(tmpdir(), 'bench-ingest-'));
+const file = path.join(dir, 'linkage.csv');
+try {
+  let t = performance.now();
+  const written = await writeLinkageFile({ path: file, subjects: rows, seed: 'bench', encoding });
+  const bytes = statSync(file).size;
+  console.log(`generated ${written.rows} rows, ${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const copyUrl = await freshDatabase('bench_copy');
+  const copyDb = postgres(copyUrl, { max: 1, onnotice: () => {} });
+  const columns = toCsvHeader().map((_, i) => `c${i} text`).join(', ');
+  await copyDb.unsafe(`create table raw_rows (${columns})`);
+  t = performance.now();
+  const writable = await copyDb.unsafe(
+    `copy raw_rows from stdin with (format csv, header true, encoding '${encoding === 'utf-8' ? 'UTF8' : 'SJIS'}')`,
+  ).writable();
+  await pipeline(createReadStream(file), writable);
+  const copySeconds = (performance.now() - t) / 1000;
+  const [copied] = await copyDb<{ n: number }[]>`select count(*)::int as n from raw_rows`;
+  await copyDb.end();
+  console.log(`COPY: ${copied?.n} rows in ${copySeconds.toFixed(2)} s (${Math.round(rows / copySeconds)} rows/s)`);
+
+  const gatewayUrl = await freshDatabase('bench_gateway');
+  const dataDir = path.join(dir, 'data');
+  const port = 45000 + Math.floor(Math.random() * 5000);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], {
+    env: { ...process.env, DATABASE_URL: gatewayUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INTAKE_BATCH_SIZE: values.batch },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await request(`${base}/readyz`)).statusCode === 200) break;
+    } catch {}
+    if (i > 200) throw new Error('gateway did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const token = (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { tenants: { token: string }[] })
+    .tenants[0]?.token;
+  const headers = { authorization: `Bearer ${token}` };
+  t = performance.now();
+  const up = await request(`${base}/api/v1/linkage-files?fileName=bench.csv`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': `text/csv; charset=${encoding}` },
+    body: createReadStream(file),
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const accepted = (await up.body.json()) as { linkageFileId: string };
+  if (up.statusCode !== 202) throw new Error(`upload failed: ${up.statusCode} ${JSON.stringify(accepted)}`);
+  const storedSeconds = (performance.now() - t) / 1000;
+  let view: { status: string; processedRows: number; counts: Record<string, number> } = { status: '', processedRows: 0, counts: {} };
+  while (view.status !== 'completed' && view.status !== 'failed') {
+    await new Promise((r) => setTimeout(r, 250));
+    const res = await request(`${base}/api/v1/linkage-files/${accepted.linkageFileId}?limit=0`, { headers });
+    view = (await res.body.json()) as typeof view;
+  }
+  const ingestSeconds = (performance.now() - t) / 1000;
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  console.log(`upload stored durably in ${storedSeconds.toFixed(2)} s`);
+  console.log(
+    `uploadLinkageFile: ${view.processedRows} rows (${JSON.stringify(view.counts)}) in ${ingestSeconds.toFixed(2)} s (${Math.round(rows / ingestSeconds)} rows/s)`,
+  );
+  console.log(`ratio ingest ÷ COPY: ${(ingestSeconds / copySeconds).toFixed(1)}   peak RSS of the gateway: ${Math.round(peakKb / 1024)} MB`);
+  console.log(
+    `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,
+  );
+} finally {
+  await admin.end();
+  await rm(dir, { recursive: true, force: true });
+}
