@@ -17,8 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { request } from 'undici';
-import { toCsvHeader } from '../src/sim/population/index.js';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
+import { toCsvHeader } from '../src/sim/population/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,27 +47,42 @@ try {
   let t = performance.now();
   const written = await writeLinkageFile({ path: file, subjects: rows, seed: 'bench', encoding });
   const bytes = statSync(file).size;
-  console.log(`generated ${written.rows} rows, ${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${written.rows} rows, ${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
 
   const copyUrl = await freshDatabase('bench_copy');
   const copyDb = postgres(copyUrl, { max: 1, onnotice: () => {} });
-  const columns = toCsvHeader().map((_, i) => `c${i} text`).join(', ');
+  const columns = toCsvHeader()
+    .map((_, i) => `c${i} text`)
+    .join(', ');
   await copyDb.unsafe(`create table raw_rows (${columns})`);
   t = performance.now();
-  const writable = await copyDb.unsafe(
-    `copy raw_rows from stdin with (format csv, header true, encoding '${encoding === 'utf-8' ? 'UTF8' : 'SJIS'}')`,
-  ).writable();
+  const writable = await copyDb
+    .unsafe(
+      `copy raw_rows from stdin with (format csv, header true, encoding '${encoding === 'utf-8' ? 'UTF8' : 'SJIS'}')`,
+    )
+    .writable();
   await pipeline(createReadStream(file), writable);
   const copySeconds = (performance.now() - t) / 1000;
   const [copied] = await copyDb<{ n: number }[]>`select count(*)::int as n from raw_rows`;
   await copyDb.end();
-  console.log(`COPY: ${copied?.n} rows in ${copySeconds.toFixed(2)} s (${Math.round(rows / copySeconds)} rows/s)`);
+  console.log(
+    `COPY: ${copied?.n} rows in ${copySeconds.toFixed(2)} s (${Math.round(rows / copySeconds)} rows/s)`,
+  );
 
   const gatewayUrl = await freshDatabase('bench_gateway');
   const dataDir = path.join(dir, 'data');
   const port = 45000 + Math.floor(Math.random() * 5000);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], {
-    env: { ...process.env, DATABASE_URL: gatewayUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', INTAKE_BATCH_SIZE: values.batch },
+    env: {
+      ...process.env,
+      DATABASE_URL: gatewayUrl,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      INTAKE_BATCH_SIZE: values.batch,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -78,8 +93,11 @@ try {
     if (i > 200) throw new Error('gateway did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
-  const token = (JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { tenants: { token: string }[] })
-    .tenants[0]?.token;
+  const token = (
+    JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as {
+      tenants: { token: string }[];
+    }
+  ).tenants[0]?.token;
   const headers = { authorization: `Bearer ${token}` };
   t = performance.now();
   const up = await request(`${base}/api/v1/linkage-files?fileName=bench.csv`, {
@@ -92,7 +110,11 @@ try {
   const accepted = (await up.body.json()) as { linkageFileId: string };
   if (up.statusCode !== 202) throw new Error(`upload failed: ${up.statusCode} ${JSON.stringify(accepted)}`);
   const storedSeconds = (performance.now() - t) / 1000;
-  let view: { status: string; processedRows: number; counts: Record<string, number> } = { status: '', processedRows: 0, counts: {} };
+  let view: { status: string; processedRows: number; counts: Record<string, number> } = {
+    status: '',
+    processedRows: 0,
+    counts: {},
+  };
   while (view.status !== 'completed' && view.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 250));
     const res = await request(`${base}/api/v1/linkage-files/${accepted.linkageFileId}?limit=0`, { headers });
@@ -107,7 +129,9 @@ try {
   console.log(
     `uploadLinkageFile: ${view.processedRows} rows (${JSON.stringify(view.counts)}) in ${ingestSeconds.toFixed(2)} s (${Math.round(rows / ingestSeconds)} rows/s)`,
   );
-  console.log(`ratio ingest ÷ COPY: ${(ingestSeconds / copySeconds).toFixed(1)}   peak RSS of the gateway: ${Math.round(peakKb / 1024)} MB`);
+  console.log(
+    `ratio ingest ÷ COPY: ${(ingestSeconds / copySeconds).toFixed(1)}   peak RSS of the gateway: ${Math.round(peakKb / 1024)} MB`,
+  );
   console.log(
     `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,
   );

@@ -4,7 +4,9 @@ import { openDatabase } from './client.js';
 import { appliedMigrationCount, runMigrations } from './migrate.js';
 
 const env = loadEnv();
-const database = await openDatabase(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') });
+const database = await openDatabase(
+  env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
+);
 await runMigrations(database);
 process.stdout.write(`migrations applied: ${await appliedMigrationCount(database)} (${database.kind})\n`);
 await database.close();

@@ -16,9 +16,14 @@ describe('docs/examples/linkage-file.csv', () => {
     expect(up.status, await up.clone().text()).toBe(202);
     const { linkageFileId } = (await up.json()) as { linkageFileId: string };
     await drainIntake(h.system);
-    const view = (await (await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: t.token })).json()) as {
+    const view = (await (
+      await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: t.token })
+    ).json()) as {
       rows: { outcome: string; errors?: unknown }[];
     };
-    expect(view.rows.map((r) => r.outcome), JSON.stringify(view.rows)).toEqual(['created', 'created', 'not-found']);
+    expect(
+      view.rows.map((r) => r.outcome),
+      JSON.stringify(view.rows),
+    ).toEqual(['created', 'created', 'not-found']);
   });
 });

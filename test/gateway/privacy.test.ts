@@ -167,8 +167,7 @@ describe('個人番号 in clear', () => {
       expect(files.length).toBeGreaterThan(10);
       for (const f of files) {
         const content = readFileSync(f).toString('latin1');
-        for (const r of records)
-          expect(content.includes(r.myNumber), `clear 個人番号 in ${f}`).toBe(false);
+        for (const r of records) expect(content.includes(r.myNumber), `clear 個人番号 in ${f}`).toBe(false);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
