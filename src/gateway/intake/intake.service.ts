@@ -446,6 +446,8 @@ export class IntakeService {
         await this.#commitBatch(file, caller, keys.blindIndexKey, header, batch);
         batch = [];
         if (!this.#running && this.#loop) return;
+        // PGlite runs on this thread: let queued requests reach the database between batches.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
     if (batch.length && header) await this.#commitBatch(file, caller, keys.blindIndexKey, header, batch);
