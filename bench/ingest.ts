@@ -3,11 +3,12 @@
  *
  *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis]
  *
- * On PostgreSQL only (a throwaway, durable one is started when DATABASE_URL is unset).
+ * On PostgreSQL only (a throwaway, durable one is started when DATABASE_URL is unset). The
+ * gateway runs as a production deployment would: compiled (`npm run build`), plain node.
  * Prints the COPY time, the ingest time to the last row outcome, their ratio, and the peak
  * RSS of the gateway process.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -74,7 +75,11 @@ try {
   const gatewayUrl = await freshDatabase('bench_gateway');
   const dataDir = path.join(dir, 'data');
   const port = 45000 + Math.floor(Math.random() * 5000);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/gateway/main.js'], {
     env: {
       ...process.env,
       DATABASE_URL: gatewayUrl,
@@ -99,6 +104,13 @@ try {
     }
   ).tenants[0]?.token;
   const headers = { authorization: `Bearer ${token}` };
+  const rssTrace: string[] = [];
+  const sampler = setInterval(() => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+      rssTrace.push(`${((performance.now() - t) / 1000).toFixed(1)}s:${Math.round(kb / 1024)}MB`);
+    } catch {}
+  }, 1000);
   t = performance.now();
   const up = await request(`${base}/api/v1/linkage-files?fileName=bench.csv`, {
     method: 'POST',
@@ -121,6 +133,8 @@ try {
     view = (await res.body.json()) as typeof view;
   }
   const ingestSeconds = (performance.now() - t) / 1000;
+  clearInterval(sampler);
+  if (process.env.BENCH_TRACE) console.log(`RSS trace: ${rssTrace.join(' ')}`);
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   child.kill('SIGTERM');

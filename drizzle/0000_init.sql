@@ -152,5 +152,4 @@ ALTER TABLE "intake"."linkage_file_chunks" ADD CONSTRAINT "linkage_file_chunks_f
 ALTER TABLE "intake"."linkage_file_rows" ADD CONSTRAINT "linkage_file_rows_file_id_linkage_files_id_fk" FOREIGN KEY ("file_id") REFERENCES "intake"."linkage_files"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "hub"."entitlements" ADD CONSTRAINT "entitlements_subject_id_subjects_id_fk" FOREIGN KEY ("subject_id") REFERENCES "hub"."subjects"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "linkage_file_rows_key" ON "intake"."linkage_file_rows" USING btree ("file_id","key_digest");--> statement-breakpoint
-CREATE INDEX "linkage_files_tenant_status" ON "intake"."linkage_files" USING btree ("tenant_code","status","seq");--> statement-breakpoint
-CREATE INDEX "entitlements_tenant" ON "hub"."entitlements" USING btree ("tenant_code");
+CREATE INDEX "linkage_files_tenant_status" ON "intake"."linkage_files" USING btree ("tenant_code","status","seq");

@@ -1,3 +1,3 @@
 export { masterKeyCheck, tenantKeys } from './crypto.tables.js';
-export { deriveKey, hmac, open, openJson, SealError, seal, sealJson } from './envelope.js';
+export { deriveKey, hmac, open, openJson, SealError, seal, sealJson, sealText } from './envelope.js';
 export { KeyRing, loadOrCreateMasterKey, MasterKeyError, type ScopeKeys } from './key-ring.js';

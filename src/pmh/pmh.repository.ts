@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
-import { openJson, sealJson } from '../crypto/index.js';
+import { openJson, sealJson, sealText } from '../crypto/index.js';
 import { bulkInsert, bulkUpdate } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlements, subjects } from './pmh.tables.js';
@@ -128,16 +128,24 @@ export class SubjectRepository {
     return `entitlement:${this.tenantCode}:${id}`;
   }
 
-  sealSubject(id: string, secret: SubjectSecret): Buffer {
-    return sealJson(this.keys.dataKey, secret, this.subjectContext(id));
+  /** Seals a subject's secret (or its JSON text, when the caller already has it). */
+  sealSubject(id: string, secret: SubjectSecret | string): Buffer {
+    const context = this.subjectContext(id);
+    return typeof secret === 'string'
+      ? sealText(this.keys.dataKey, secret, context)
+      : sealJson(this.keys.dataKey, secret, context);
   }
 
   openSubject(row: SubjectRow): SubjectSecret {
     return openJson<SubjectSecret>(this.keys.dataKey, row.sealed, this.subjectContext(row.id));
   }
 
-  sealEntitlement(id: string, secret: EntitlementSecret): Buffer {
-    return sealJson(this.keys.dataKey, secret, this.entitlementContext(id));
+  /** Seals an entitlement's secret (or its JSON text). */
+  sealEntitlement(id: string, secret: EntitlementSecret | string): Buffer {
+    const context = this.entitlementContext(id);
+    return typeof secret === 'string'
+      ? sealText(this.keys.dataKey, secret, context)
+      : sealJson(this.keys.dataKey, secret, context);
   }
 
   openEntitlement(row: EntitlementRow): EntitlementSecret {

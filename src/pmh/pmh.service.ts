@@ -39,6 +39,7 @@ interface SubjectState {
   row?: SubjectRow;
   digest: Buffer;
   secret?: SubjectSecret;
+  text?: string;
   isNew: boolean;
   dirty: boolean;
   isNotDisclosed: boolean;
@@ -50,6 +51,7 @@ interface EntitlementState {
   subjectId: string;
   digest: Buffer;
   secret?: EntitlementSecret;
+  text?: string;
   isNew: boolean;
   dirty: boolean;
   typeId: string;
@@ -233,7 +235,8 @@ export class PmhService implements PmhPort {
         }
       } else {
         const parts = splitRecord(record);
-        const subjectDigest = hmac(digestKey, JSON.stringify(parts.subject));
+        const subjectText = JSON.stringify(parts.subject);
+        const subjectDigest = hmac(digestKey, subjectText);
         if (!subject) {
           const id = randomUUID();
           subject = {
@@ -241,6 +244,7 @@ export class PmhService implements PmhPort {
             index: indexes[index],
             digest: subjectDigest,
             secret: parts.subject,
+            text: subjectText,
             isNew: true,
             dirty: false,
             isNotDisclosed: parts.isNotDisclosed ?? false,
@@ -253,6 +257,7 @@ export class PmhService implements PmhPort {
         if (!subject.digest.equals(subjectDigest)) {
           subject.digest = subjectDigest;
           subject.secret = parts.subject;
+          subject.text = subjectText;
           subject.dirty = !subject.isNew;
           subjectChanged = true;
         }
@@ -262,7 +267,8 @@ export class PmhService implements PmhPort {
           subjectChanged = true;
         }
         const k = entitlementKey(subject.id, record.orgSpecificCertificateTypeId, subKey);
-        const entDigest = hmac(digestKey, JSON.stringify(parts.entitlement));
+        const entText = JSON.stringify(parts.entitlement);
+        const entDigest = hmac(digestKey, entText);
         const ent = ents.get(k);
         if (!ent) {
           ents.set(k, {
@@ -270,6 +276,7 @@ export class PmhService implements PmhPort {
             subjectId: subject.id,
             digest: entDigest,
             secret: parts.entitlement,
+            text: entText,
             isNew: true,
             dirty: false,
             typeId: record.orgSpecificCertificateTypeId,
@@ -280,6 +287,7 @@ export class PmhService implements PmhPort {
         } else if (!ent.digest.equals(entDigest)) {
           ent.digest = entDigest;
           ent.secret = parts.entitlement;
+          ent.text = entText;
           ent.dirty = !ent.isNew;
           outcome = 'updated';
         } else {
@@ -302,14 +310,14 @@ export class PmhService implements PmhPort {
         newSubjects.push({
           id: s.id,
           my_number_index: s.index ?? hmac(blindIndexKey, s.secret.myNumber),
-          sealed: repo.sealSubject(s.id, s.secret),
+          sealed: repo.sealSubject(s.id, s.text ?? s.secret),
           digest: s.digest,
           is_not_disclosed: s.isNotDisclosed,
           created_at: now,
           updated_at: now,
         });
       } else if (s.dirty) {
-        const secret = s.secret ?? (s.row ? repo.openSubject(s.row) : undefined);
+        const secret = s.text ?? s.secret ?? (s.row ? repo.openSubject(s.row) : undefined);
         if (!secret) continue;
         changedSubjects.push({
           id: s.id,
@@ -326,7 +334,7 @@ export class PmhService implements PmhPort {
       if (!e.secret || !(e.isNew || e.dirty)) continue;
       const change: EntitlementChange = {
         id: e.id,
-        sealed: repo.sealEntitlement(e.id, e.secret),
+        sealed: repo.sealEntitlement(e.id, e.text ?? e.secret),
         digest: e.digest,
         valid_from: e.secret.validFrom,
         valid_to: (e.secret.validTo as string | undefined) ?? null,

@@ -64,10 +64,7 @@ export const entitlements = hubSchema.table(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
-  (t) => [
-    unique('entitlements_key').on(t.subjectId, t.orgSpecificCertificateTypeId, t.certificationSubKey),
-    index('entitlements_tenant').on(t.tenantCode),
-  ],
+  (t) => [unique('entitlements_key').on(t.subjectId, t.orgSpecificCertificateTypeId, t.certificationSubKey)],
 );
 
 /**

@@ -56,6 +56,8 @@ export interface IntakeDeps {
   instanceId?: string;
 }
 
+type Row = PendingRow & { errors?: FieldError[]; record?: RegistrationRecord; keyDigest?: Buffer };
+
 interface PendingRow {
   rowNo: number;
   line: number;
@@ -63,6 +65,23 @@ interface PendingRow {
 }
 
 type FileRow = typeof linkageFiles.$inferSelect;
+
+interface PreparedBatch {
+  first: number;
+  last: number;
+  values: Record<string, unknown>[];
+  audit: AuditEntryInput[];
+  counts: {
+    created: number;
+    updated: number;
+    unchanged: number;
+    deleted: number;
+    notFound: number;
+    rejected: number;
+  };
+  /** Key digests of this batch's accepted rows, for the duplicate check of the next batch. */
+  digests: Set<string>;
+}
 
 function fileContext(fileId: string, seq: number): string {
   return `linkage-file:${fileId}:${seq}`;
@@ -429,6 +448,23 @@ export class IntakeService {
     let header: LinkageHeader | undefined;
     let rowNo = 0;
     let batch: PendingRow[] = [];
+    let inflight: Promise<unknown> | undefined;
+    let inflightDigests = new Set<string>();
+    let failure: unknown;
+    // One batch's commit runs while the next is validated and sent to the hub.
+    const flush = async (rows: PendingRow[], h: LinkageHeader) => {
+      const prepared = await this.#prepareBatch(file, caller, keys.blindIndexKey, h, rows, inflightDigests);
+      await inflight;
+      if (failure) throw failure;
+      inflightDigests = prepared.digests;
+      inflight = this.#commitBatch(file, prepared).catch((err: unknown) => {
+        failure = err;
+      });
+    };
+    const settle = async () => {
+      await inflight;
+      if (failure) throw failure;
+    };
     for await (const csv of parseCsv(decodeChunks(this.#chunks(file, keys.dataKey), encoding))) {
       if (!header) {
         const h = checkHeader(csv.fields);
@@ -443,14 +479,15 @@ export class IntakeService {
       if (rowNo <= file.cursorRow) continue;
       batch.push({ rowNo, line: csv.line, csv });
       if (batch.length >= this.deps.batchSize) {
-        await this.#commitBatch(file, caller, keys.blindIndexKey, header, batch);
+        await flush(batch, header);
         batch = [];
-        if (!this.#running && this.#loop) return;
+        if (!this.#running && this.#loop) return settle();
         // PGlite runs on this thread: let queued requests reach the database between batches.
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    if (batch.length && header) await this.#commitBatch(file, caller, keys.blindIndexKey, header, batch);
+    if (batch.length && header) await flush(batch, header);
+    await settle();
     await this.deps.db
       .update(linkageFiles)
       .set({
@@ -470,14 +507,15 @@ export class IntakeService {
       .where(eq(linkageFiles.id, file.id));
   }
 
-  async #commitBatch(
+  /** Validates a batch, finds keys repeated in the file, and submits the valid rows to the hub. */
+  async #prepareBatch(
     file: FileRow,
     caller: HubCaller,
     blindIndexKey: Buffer,
     header: LinkageHeader,
     batch: PendingRow[],
-  ): Promise<void> {
-    type Row = PendingRow & { errors?: FieldError[]; record?: RegistrationRecord; keyDigest?: Buffer };
+    uncommitted: ReadonlySet<string>,
+  ): Promise<PreparedBatch> {
     const rows: Row[] = batch.map((p) => {
       if (p.csv.error) {
         const code =
@@ -506,7 +544,7 @@ export class IntakeService {
     });
 
     const candidates = rows.filter((r) => r.keyDigest);
-    const seenBefore = new Set<string>();
+    const seenBefore = new Set<string>(uncommitted);
     if (candidates.length) {
       const found = await this.deps.db
         .select({ keyDigest: linkageFileRows.keyDigest })
@@ -522,13 +560,17 @@ export class IntakeService {
         );
       for (const f of found) if (f.keyDigest) seenBefore.add(f.keyDigest.toString('base64'));
     }
+    const digests = new Set<string>();
     for (const r of candidates) {
       const k = (r.keyDigest as Buffer).toString('base64');
       if (seenBefore.has(k)) {
         r.errors = [{ pointer: '/myNumber', code: FIELD_CODES.duplicateKeyInFile }];
         r.record = undefined;
         r.keyDigest = undefined;
-      } else seenBefore.add(k);
+      } else {
+        seenBefore.add(k);
+        digests.add(k);
+      }
     }
 
     const valid = rows.filter((r) => r.record);
@@ -572,7 +614,12 @@ export class IntakeService {
         errors: r.errors ? JSON.stringify(r.errors) : null,
       };
     });
+    return { first, last, values, audit, counts, digests };
+  }
 
+  /** Commits a prepared batch's row outcomes and audit entries together with the cursor. */
+  async #commitBatch(file: FileRow, batch: PreparedBatch): Promise<void> {
+    const { first, last, values, audit, counts } = batch;
     await this.deps.db.transaction(async (tx) => {
       const [current] = await tx
         .select({ cursorRow: linkageFiles.cursorRow, leaseOwner: linkageFiles.leaseOwner })
