@@ -1,10 +1,16 @@
-export { FIELD_CODES, type FieldCode, type FieldError } from './field-codes.js';
+export {
+  FIELD_CODES,
+  type FieldCode,
+  type FieldError,
+  pointerSegment,
+  toFieldErrors,
+} from '../validation/index.js';
 export type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
+export { registerHubRoutes } from './pmh.routes.js';
 export {
   basicFiveInfoSchema,
   dateField,
   myNumberField,
-  pointerSegment,
   RECORD_OUTCOMES,
   type RecordOutcome,
   type RecordResult,
@@ -13,7 +19,6 @@ export {
   recordResultSchema,
   registrationBatchSchema,
   registrationRecordSchema,
-  toFieldErrors,
   type UpsertRecord,
 } from './pmh.schemas.js';
 export { PmhService } from './pmh.service.js';

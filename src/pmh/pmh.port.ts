@@ -1,5 +1,5 @@
 import type { Actor } from '../audit/index.js';
-import type { FieldError } from './field-codes.js';
+import type { FieldError } from '../validation/index.js';
 import type { RecordResult, RegistrationRecord } from './pmh.schemas.js';
 import type { ControlFlags, EntitlementPatch, SubjectView } from './pmh.views.js';
 

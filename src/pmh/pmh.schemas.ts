@@ -10,7 +10,7 @@ import {
   normaliseWhitespace,
   parseJapaneseDate,
 } from '../japanese/index.js';
-import { FIELD_CODES, type FieldCode, type FieldError } from './field-codes.js';
+import { FIELD_CODES, type FieldCode } from '../validation/index.js';
 
 function fail(ctx: z.core.$RefinementCtx, code: FieldCode, path: (string | number)[] = []): void {
   ctx.addIssue({ code: 'custom', message: code, params: { code }, path });
@@ -226,57 +226,3 @@ export const recordResultSchema = z
   .openapi('RecordResult');
 /** See {@link recordResultSchema}. */
 export type RecordResult = z.infer<typeof recordResultSchema>;
-
-const ZOD_TO_FIELD: Record<string, FieldCode> = {
-  invalid_type: FIELD_CODES.invalidType,
-  invalid_format: FIELD_CODES.invalidFormat,
-  invalid_value: FIELD_CODES.notAllowedValue,
-  invalid_union: FIELD_CODES.notAllowedValue,
-  unrecognized_keys: FIELD_CODES.unknownField,
-};
-
-/** Escapes one JSON-pointer segment (RFC 6901). */
-export function pointerSegment(s: string | number): string {
-  return String(s).replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/**
- * Turns zod issues into {@link FieldError}s: a JSON pointer and a stable code, never the
- * value. `indexed` reads the first path segment as the record's index in a batch.
- *
- * @example
- * toFieldErrors(result.error.issues, true); // [{ index: 3, pointer: '/3/myNumber', code: 'my-number-check-digit' }]
- */
-export function toFieldErrors(issues: readonly z.core.$ZodIssue[], indexed: boolean): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of issues) {
-    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    let code: FieldCode;
-    if (issue.code === 'custom')
-      code = (issue.params?.code as FieldCode | undefined) ?? FIELD_CODES.invalidFormat;
-    else if (issue.code === 'invalid_type') {
-      code =
-        (issue as { input?: unknown }).input === undefined && issue.message.endsWith('undefined')
-          ? FIELD_CODES.required
-          : FIELD_CODES.invalidType;
-    } else if (issue.code === 'too_big')
-      code = issue.origin === 'string' ? FIELD_CODES.tooLong : FIELD_CODES.tooBig;
-    else if (issue.code === 'too_small')
-      code = issue.origin === 'string' ? FIELD_CODES.tooShort : FIELD_CODES.tooSmall;
-    else code = ZOD_TO_FIELD[issue.code] ?? FIELD_CODES.invalidFormat;
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        out.push(withIndex([...path, key], code, indexed));
-      }
-      continue;
-    }
-    out.push(withIndex(path, code, indexed));
-  }
-  return out;
-}
-
-function withIndex(path: (string | number)[], code: FieldCode, indexed: boolean): FieldError {
-  const pointer = path.length ? `/${path.map(pointerSegment).join('/')}` : '';
-  if (indexed && typeof path[0] === 'number') return { index: path[0], pointer, code };
-  return { pointer, code };
-}

@@ -10,7 +10,7 @@ import {
 } from '../audit/index.js';
 import { hmac, type KeyRing } from '../crypto/index.js';
 import type { Db } from '../db/client.js';
-import type { FieldError } from './field-codes.js';
+import { type FieldError, toFieldErrors } from '../validation/index.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
 import {
   type EntitlementChange,
@@ -27,7 +27,6 @@ import {
   checkNumbersAndDates,
   type RecordOutcome,
   type RecordResult,
-  toFieldErrors,
   type UpsertRecord,
 } from './pmh.schemas.js';
 import { submissions } from './pmh.tables.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvParser } from '../../src/gateway/intake/csv.js';
 import { checkHeader, rowToRecord } from '../../src/gateway/intake/linkage-columns.js';
-import { registrationRecordSchema, toFieldErrors } from '../../src/pmh/pmh.schemas.js';
+import { registrationRecordSchema } from '../../src/pmh/pmh.schemas.js';
 import {
   type CliOptions,
   compareRejected,
@@ -19,6 +19,7 @@ import {
   runCaseSystem,
   UsageError,
 } from '../../src/sim/case-system/upload-client.js';
+import { toFieldErrors } from '../../src/validation/index.js';
 
 interface StoredRow {
   rowNo: number;

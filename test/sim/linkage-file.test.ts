@@ -4,9 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvParser } from '../../src/gateway/intake/csv.js';
 import { checkHeader, rowToRecord } from '../../src/gateway/intake/linkage-columns.js';
-import { registrationRecordSchema, toFieldErrors } from '../../src/pmh/pmh.schemas.js';
+import { registrationRecordSchema } from '../../src/pmh/pmh.schemas.js';
 import { planBadRows, writeLinkageFile } from '../../src/sim/case-system/linkage-file.js';
 import { CORRUPTION_KINDS, toCsvHeader } from '../../src/sim/population/index.js';
+import { toFieldErrors } from '../../src/validation/index.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Principal } from '../../identity/index.js';
-import { toFieldErrors } from '../../pmh/index.js';
+import { toFieldErrors } from '../../validation/index.js';
 import { Problem } from './problem.js';
 
 /** What middleware puts on the request context. */

@@ -8,9 +8,7 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatCsvRow } from '../../gateway/intake/csv.js';
-import { encodeCsv } from '../../gateway/intake/csv-writer.js';
-import type { CsvEncoding } from '../../gateway/intake/encoding.js';
+import { type CsvEncoding, encodeCsv, formatCsvRow } from '../../gateway/index.js';
 import {
   CORRUPTION_KINDS,
   type CorruptionKind,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Dispatcher, request } from 'undici';
-import type { CsvEncoding } from '../../gateway/intake/encoding.js';
+import type { CsvEncoding } from '../../gateway/index.js';
 import { type PlantedBadRow, writeLinkageFile } from './linkage-file.js';
 
 // ---------------------------------------------------------------------------------------

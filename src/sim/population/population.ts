@@ -9,7 +9,7 @@
  * Source: DOMAIN.md "Identifier formats", "Monthly co-payment caps"; GLOSSARY.md.
  */
 
-import { LINKAGE_COLUMNS } from '../../gateway/intake/linkage-columns.js';
+import { LINKAGE_COLUMNS } from '../../gateway/index.js';
 import {
   toEraString,
   withInsurerCheckDigit,
@@ -17,7 +17,7 @@ import {
   withMyNumberCheckDigit,
   withRecipientCheckDigit,
 } from '../../japanese/index.js';
-import type { RegistrationRecordInput } from '../../pmh/pmh.schemas.js';
+import type { RegistrationRecordInput } from '../../pmh/index.js';
 import {
   BUILDING_NAMES,
   CLINIC_NAMES,
