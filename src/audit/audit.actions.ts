@@ -17,6 +17,13 @@ export const AUDIT_ACTIONS = {
   linkageFileReceived: 'linkage-file.received',
   linkageFileViewed: 'linkage-file.viewed',
   linkageRowRejected: 'linkage-row.rejected',
+  subjectNumbered: 'subject.numbered',
+  subjectCrossCheckFailed: 'subject.cross-check-failed',
+  subjectNumberingFailed: 'subject.numbering-failed',
+  insuredNumbered: 'insured.numbered',
+  insuredCrossCheckFailed: 'insured.cross-check-failed',
+  insuredNotFound: 'insured.not-found',
+  insuredLoaded: 'insured.loaded',
 } as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

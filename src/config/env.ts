@@ -34,11 +34,16 @@ export const envSchema = z
       .int()
       .min(1024)
       .default(2 * 1024 ** 3),
+    INSURER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    INSURER_TOKEN: z.string().min(16).optional(),
+    NUMBERING_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DEMO_INSURED: z.coerce.number().int().min(0).max(10_000_000).default(20_000),
   })
   .transform((e) => ({
     ...e,
     DATA_DIR: path.resolve(e.DATA_DIR),
     MASTER_KEY_FILE: path.resolve(e.MASTER_KEY_FILE ?? path.join(e.DATA_DIR, 'master.key')),
+    INSURER_TOKEN_FILE: path.resolve(e.DATA_DIR, 'insurer.token'),
   }));
 
 /** The parsed, validated environment. */

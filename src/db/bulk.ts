@@ -48,12 +48,18 @@ export async function bulkInsert(
   table: string,
   columns: BulkColumns,
   rows: readonly object[],
+  options: { onConflictDoNothing?: boolean; onConflict?: string } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
   if (!IDENT.test(table)) throw new Error(`bad table name ${table}`);
   const { json, select, shape } = recordset(columns, rows);
+  const conflict = options.onConflictDoNothing
+    ? ' on conflict do nothing'
+    : options.onConflict
+      ? ` on conflict ${options.onConflict}`
+      : '';
   await db.execute(
-    sql`${sql.raw(`insert into ${table} (${Object.keys(columns).join(', ')}) select ${select} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape})`)}`,
+    sql`${sql.raw(`insert into ${table} (${Object.keys(columns).join(', ')}) select ${select} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape})${conflict}`)}`,
   );
 }
 

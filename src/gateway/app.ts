@@ -1,11 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { appliedMigrationCount } from '../db/migrate.js';
 import { type PmhPort, registerHubRoutes } from '../pmh/index.js';
 import { createRouter, type GatewayEnv } from './http/context.js';
 import { DOCS_HTML } from './http/docs-page.js';
+import { installProblemHandling } from './http/errors.js';
 import { bearerAuth, requestContext } from './http/middleware.js';
 import { PROBLEM_MEDIA_TYPE, PROBLEMS, Problem, type ProblemCode, problemBody } from './http/problem.js';
 import type { IntakeService } from './intake/index.js';
@@ -21,15 +21,6 @@ export interface AppDeps {
   version?: string;
 }
 
-const HTTP_STATUS_PROBLEM: Record<number, ProblemCode> = {
-  400: 'malformed-request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not-found',
-  405: 'method-not-allowed',
-  413: 'payload-too-large',
-  415: 'unsupported-media-type',
-};
 
 /** The OpenAPI document's fixed part. */
 export const OPENAPI_INFO = {
@@ -54,46 +45,7 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<GatewayEnv>();
   app.use('*', requestContext(deps.logger));
 
-  app.onError((err, c) => {
-    const requestId = c.get('requestId');
-    let code: ProblemCode;
-    let errors: Problem['errors'];
-    if (err instanceof Problem) {
-      code = err.code;
-      errors = err.errors;
-    } else if (err instanceof HTTPException) {
-      code = HTTP_STATUS_PROBLEM[err.status] ?? 'internal-error';
-    } else {
-      code = 'internal-error';
-      c.get('logger')?.error(
-        {
-          err: {
-            name: (err as Error).name,
-            code: (err as { code?: unknown }).code,
-            stack: (err as Error).stack,
-          },
-        },
-        'unhandled error',
-      );
-    }
-    if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="pmh-gateway"');
-    return c.body(
-      JSON.stringify(problemBody(code, { instance: c.req.path, requestId, ...(errors ? { errors } : {}) })),
-      {
-        status: PROBLEMS[code].status,
-        headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
-      },
-    );
-  });
-  app.notFound((c) =>
-    c.body(
-      JSON.stringify(problemBody('not-found', { instance: c.req.path, requestId: c.get('requestId') })),
-      {
-        status: 404,
-        headers: { 'Content-Type': PROBLEM_MEDIA_TYPE },
-      },
-    ),
-  );
+  installProblemHandling(app);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {

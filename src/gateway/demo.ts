@@ -1,8 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
 import { clientExists, createClient, SCOPES, type Scope } from '../identity/index.js';
+import type { InsurerService } from '../intermediate/insurer/index.js';
 import { ensureTenant } from '../pmh/index.js';
+import { loadInsured } from '../sim/insured/registry.js';
 
 /** The demo tenants: Tokyo (the data owner in the seed) and Kanagawa. */
 export const DEMO_TENANTS = [
@@ -56,4 +59,29 @@ export async function seedDemo(
   }
   writeFileSync(file, `${JSON.stringify({ tenants }, null, 2)}\n`, { mode: 0o600 });
   return { file, tenants };
+}
+
+/**
+ * Reads a secret token file, or creates one (mode 0600) — the demo's service token between
+ * the hub and the insurer intermediate server.
+ *
+ * @example
+ * const token = loadOrCreateSecret('data/insurer.token');
+ */
+export function loadOrCreateSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/**
+ * Loads the first `people` persons of the synthetic population (seed 1, the case-system
+ * simulator's default) into the insurer intermediate server, once: a restart adds nothing.
+ * Every 50th person is held with a birth date one day off, so the demo shows failed
+ * cross-checks too.
+ */
+export async function seedDemoInsured(insurer: InsurerService, people: number): Promise<number> {
+  return loadInsured(insurer, { seed: 1, size: people, mismatchEvery: 50 });
 }

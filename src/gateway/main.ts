@@ -4,7 +4,9 @@ import { serve } from '@hono/node-server';
 import { EnvError, loadEnv } from '../config/env.js';
 import { loadOrCreateMasterKey, MasterKeyError } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
-import { seedDemo } from './demo.js';
+import { createInsurerApp } from '../intermediate/insurer/index.js';
+import { CircuitBreaker, createInsurerDispatcher, InsurerHttpClient } from '../pmh/index.js';
+import { loadOrCreateSecret, seedDemo, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
 import { buildSystem } from './system.js';
 
@@ -22,6 +24,15 @@ async function main(): Promise<void> {
       'created a new master key; back it up — without it the stored data cannot be decrypted',
     );
   }
+  const insurerToken = env.INSURER_TOKEN ?? loadOrCreateSecret(env.INSURER_TOKEN_FILE);
+  const numberingPort = env.NUMBERING_URL
+    ? new InsurerHttpClient({
+        baseUrl: env.NUMBERING_URL,
+        token: insurerToken,
+        dispatcher: createInsurerDispatcher(env.NUMBERING_URL),
+        breaker: new CircuitBreaker(),
+      })
+    : undefined;
   const system = await buildSystem({
     database,
     masterKey: master.key,
@@ -29,7 +40,19 @@ async function main(): Promise<void> {
     batchSize: env.INTAKE_BATCH_SIZE,
   });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
-  system.intake.start();
+  if (env.DEMO && env.DEMO_INSURED > 0) {
+    const added = await seedDemoInsured(system.insurer, env.DEMO_INSURED);
+    if (added > 0) logger.info({ added }, 'loaded demo insured persons into the insurer intermediate server');
+  }
+  system.start();
+  const insurerServer =
+    env.INSURER_PORT > 0
+      ? serve({
+          fetch: createInsurerApp({ insurer: system.insurer, token: insurerToken, logger }).fetch,
+          port: env.INSURER_PORT,
+          hostname: env.HOST,
+        })
+      : undefined;
 
   const server = serve({ fetch: system.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
     const base = `http://${env.HOST}:${info.port}`;
@@ -40,6 +63,8 @@ async function main(): Promise<void> {
       `  OpenAPI         ${base}/openapi.json`,
       `  health          ${base}/healthz   ${base}/readyz`,
       `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1`,
+      ...(env.INSURER_PORT > 0 ? [`  insurer server  http://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE})`] : []),
+      `  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`,
     ];
     if (demo) {
       lines.push(`  demo tokens     ${demo.file}`);
@@ -54,7 +79,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     server.close();
-    await system.intake.stop();
+    insurerServer?.close();
+    await system.stop();
     await database.close();
     process.exit(0);
   };

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { KeyRing } from '../crypto/index.js';
 import type { Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
-import { PmhService } from '../pmh/index.js';
+import { InsurerService, type NumberingPort } from '../intermediate/insurer/index.js';
+import { InProcessNumbering, NumberingWorker, PmhService } from '../pmh/index.js';
 import { type App, createApp } from './app.js';
 import { IntakeService } from './intake/index.js';
 
@@ -15,6 +16,11 @@ export interface SystemOptions {
   batchSize?: number;
   leaseMs?: number;
   maxUploadBytes?: number;
+  /** How the hub reaches the insurer intermediate server; in process by default. */
+  numberingPort?: NumberingPort;
+  numberingBatchSize?: number;
+  numberingRetry?: { baseMs: number; maxMs: number };
+  numberingMaxAttempts?: number;
 }
 
 /** The running parts of one gateway process. */
@@ -24,6 +30,12 @@ export interface System {
   intake: IntakeService;
   keyRing: KeyRing;
   database: Database;
+  insurer: InsurerService;
+  numbering: NumberingWorker;
+  /** Starts the background workers (intake, numbering). */
+  start(): void;
+  /** Stops them after the work in hand. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -50,6 +62,32 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     ...(options.maxUploadBytes === undefined ? {} : { maxBytes: options.maxUploadBytes }),
   });
+  const insurer = new InsurerService({ db: database.db, keyRing, clock });
+  const numbering = new NumberingWorker({
+    db: database.db,
+    keyRing,
+    port: options.numberingPort ?? new InProcessNumbering(insurer),
+    clock,
+    logger: logger.child({ component: 'numbering' }),
+    ...(options.numberingBatchSize === undefined ? {} : { batchSize: options.numberingBatchSize }),
+    ...(options.numberingRetry === undefined ? {} : { retry: options.numberingRetry }),
+    ...(options.numberingMaxAttempts === undefined ? {} : { maxAttempts: options.numberingMaxAttempts }),
+  });
   const app = createApp({ database, hub, intake, logger });
-  return { app, hub, intake, keyRing, database };
+  return {
+    app,
+    hub,
+    intake,
+    keyRing,
+    database,
+    insurer,
+    numbering,
+    start() {
+      intake.start();
+      numbering.start();
+    },
+    async stop() {
+      await Promise.all([intake.stop(), numbering.stop()]);
+    },
+  };
 }

@@ -29,7 +29,14 @@ export {
   type EntitlementPatch,
   entitlementPatchSchema,
   MASKED_MY_NUMBER,
+  type NumberingView,
+  numberingViewSchema,
   type SubjectView,
   subjectViewSchema,
 } from './pmh.views.js';
 export { ensureTenant } from './tenants.js';
+export { InProcessNumbering } from './numbering/in-process.js';
+export { NumberingWorker, type NumberingWorkerDeps } from './numbering/numbering.worker.js';
+export { NUMBERING_STATUSES, type NumberingStatus, numberingQueue } from './pmh.tables.js';
+export { CircuitBreaker, type CircuitState } from './numbering/circuit-breaker.js';
+export { createInsurerDispatcher, InsurerHttpClient, type InsurerHttpClientOptions } from './numbering/insurer-http-client.js';

@@ -1,7 +1,7 @@
 import type { Actor } from '../audit/index.js';
 import type { FieldError } from '../validation/index.js';
 import type { RecordResult, RegistrationRecord } from './pmh.schemas.js';
-import type { ControlFlags, EntitlementPatch, SubjectView } from './pmh.views.js';
+import type { ControlFlags, EntitlementPatch, NumberingView, SubjectView } from './pmh.views.js';
 
 /** Who is asking the hub, for which tenant and business. The tenant comes from the caller's credentials. */
 export interface HubCaller {
@@ -55,4 +55,6 @@ export interface PmhPort {
     subjectId: string,
     flags: ControlFlags,
   ): Promise<ChangeResult<SubjectView>>;
+  /** Numbering states of the caller's subjects (no personal data), keyed by subject id. */
+  numberingStates(caller: HubCaller, subjectIds: readonly string[]): Promise<Record<string, NumberingView>>;
 }

@@ -197,6 +197,24 @@ export class SubjectRepository {
     );
   }
 
+  /** Puts subjects (new, or whose 個人番号/basic information changed) in the numbering queue. */
+  async enqueueNumbering(subjectIds: readonly string[], now: Date): Promise<void> {
+    if (subjectIds.length === 0) return;
+    await bulkInsert(
+      this.db,
+      'hub.numbering_queue',
+      { subject_id: 'uuid', tenant_code: 'text', next_attempt_at: 'timestamptz', enqueued_at: 'timestamptz' },
+      subjectIds.map((id) => ({ subject_id: id, tenant_code: this.tenantCode, next_attempt_at: now, enqueued_at: now })),
+      {
+        onConflict:
+          '(subject_id) do update set batch_id = null, attempts = 0, next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null',
+      },
+    );
+    await this.db.execute(
+      sql`update hub.subjects set numbering_status = 'pending' where tenant_code = ${this.tenantCode} and id in (select (jsonb_array_elements_text(${JSON.stringify(subjectIds)}::jsonb))::uuid)`,
+    );
+  }
+
   async updateSubjects(rows: SubjectChange[]): Promise<void> {
     await bulkUpdate(
       this.db,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import {
   AUDIT_ACTIONS,
   type AuditAction,
@@ -29,11 +29,19 @@ import {
   type RecordResult,
   type UpsertRecord,
 } from './pmh.schemas.js';
-import { submissions } from './pmh.tables.js';
-import { type ControlFlags, type EntitlementPatch, MASKED_MY_NUMBER, type SubjectView } from './pmh.views.js';
+import { submissions, subjects } from './pmh.tables.js';
+import {
+  type ControlFlags,
+  type EntitlementPatch,
+  MASKED_MY_NUMBER,
+  type NumberingView,
+  type SubjectView,
+} from './pmh.views.js';
 
 interface SubjectState {
   id: string;
+  /** The 個人番号 or basic information changed: number (and cross-check) again. */
+  reNumber?: boolean;
   index?: Buffer;
   row?: SubjectRow;
   digest: Buffer;
@@ -77,6 +85,15 @@ const mergedEntitlement = z
 function entitlementErrors(secret: EntitlementSecret): FieldError[] {
   const r = mergedEntitlement.safeParse(secret);
   return r.success ? [] : toFieldErrors(r.error.issues, false);
+}
+
+/** The numbering part of a subject's view. */
+export function numberingView(row: Pick<SubjectRow, 'numberingStatus' | 'numberingReasons' | 'numberedAt'>): NumberingView {
+  return {
+    status: row.numberingStatus,
+    ...(row.numberingReasons ? { reasons: JSON.parse(row.numberingReasons) as NumberingView['reasons'] } : {}),
+    ...(row.numberedAt ? { numberedAt: row.numberedAt.toISOString() } : {}),
+  };
 }
 
 function entitlementKey(subjectId: string, typeId: string, subKey: string): string {
@@ -240,6 +257,7 @@ export class PmhService implements PmhPort {
           const id = randomUUID();
           subject = {
             id,
+            reNumber: true,
             index: indexes[index],
             digest: subjectDigest,
             secret: parts.subject,
@@ -254,6 +272,7 @@ export class PmhService implements PmhPort {
         }
         let subjectChanged = false;
         if (!subject.digest.equals(subjectDigest)) {
+          subject.reNumber = true;
           subject.digest = subjectDigest;
           subject.secret = parts.subject;
           subject.text = subjectText;
@@ -355,6 +374,9 @@ export class PmhService implements PmhPort {
     await repo.insertSubjects(newSubjects);
     await repo.updateSubjects(changedSubjects);
     await repo.insertEntitlements(newEntitlements);
+    const toNumber: string[] = [];
+    for (const s of byIndex.values()) if (s.reNumber) toNumber.push(s.id);
+    await repo.enqueueNumbering(toNumber, now);
     await repo.updateEntitlements(changedEntitlements);
     await appendAudit(tx, repo.tenantCode, audit, now);
     return results;
@@ -377,6 +399,7 @@ export class PmhService implements PmhPort {
         : { municipalityIdentityKey: secret.municipalityIdentityKey }),
       basicFiveInfo: secret.basicFiveInfo,
       pmhId: row.pmhId,
+      numbering: numberingView(row),
       isNotDisclosed: row.isNotDisclosed,
       viewingSuspended: row.viewingSuspended,
       createdAt: row.createdAt.toISOString(),
@@ -529,5 +552,26 @@ export class PmhService implements PmhPort {
         value: this.#view(repo, { ...subject, ...set }, await repo.entitlementsOf([subject.id]), false),
       };
     });
+  }
+
+  /** Numbering states of the caller's subjects, for linkage-file row results. */
+  async numberingStates(caller: HubCaller, subjectIds: readonly string[]): Promise<Record<string, NumberingView>> {
+    if (subjectIds.length === 0) return {};
+    const rows = await this.deps.db
+      .select({
+        id: subjects.id,
+        numberingStatus: subjects.numberingStatus,
+        numberingReasons: subjects.numberingReasons,
+        numberedAt: subjects.numberedAt,
+      })
+      .from(subjects)
+      .where(
+        and(
+          eq(subjects.tenantCode, caller.tenantCode),
+          eq(subjects.businessId, caller.businessId),
+          inArray(subjects.id, [...subjectIds]),
+        ),
+      );
+    return Object.fromEntries(rows.map((r) => [r.id, numberingView(r)]));
   }
 }

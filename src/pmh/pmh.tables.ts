@@ -39,10 +39,40 @@ export const subjects = hubSchema.table(
     pmhId: text('pmh_id'),
     isNotDisclosed: boolean('is_not_disclosed').notNull().default(false),
     viewingSuspended: boolean('viewing_suspended').notNull().default(false),
+    /** Set when 閲覧停止 came from a failed cross-check, so a later success lifts it (and only then). */
+    suspendedByCrossCheck: boolean('suspended_by_cross_check').notNull().default(false),
+    numberingStatus: text('numbering_status').$type<NumberingStatus>().notNull().default('pending'),
+    numberingReasons: text('numbering_reasons'),
+    numberedAt: timestamp('numbered_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
   (t) => [unique('subjects_tenant_business_index').on(t.tenantCode, t.businessId, t.myNumberIndex)],
+);
+
+/** Where a subject is in PMH-ID numbering (seed ㉗). */
+export const NUMBERING_STATUSES = ['pending', 'retrying', 'numbered', 'cross-check-failed', 'not-found', 'given-up'] as const;
+/** One of {@link NUMBERING_STATUSES}. */
+export type NumberingStatus = (typeof NUMBERING_STATUSES)[number];
+
+/**
+ * Subjects waiting for a PMH-ID. A claimed batch keeps its `batchId` (the idempotency key
+ * sent to the intermediate server) across retries, so a retried batch never assigns twice.
+ */
+export const numberingQueue = hubSchema.table(
+  'numbering_queue',
+  {
+    subjectId: uuid('subject_id')
+      .primaryKey()
+      .references(() => subjects.id, { onDelete: 'cascade' }),
+    tenantCode: text('tenant_code').notNull(),
+    batchId: text('batch_id'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }).notNull(),
+    lastError: text('last_error'),
+  },
+  (t) => [index('numbering_queue_due').on(t.nextAttemptAt), index('numbering_queue_batch').on(t.batchId)],
 );
 
 /** 医療助成資格情報: one entitlement of a subject; its content sealed with the tenant key. */

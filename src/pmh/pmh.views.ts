@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { NUMBERING_STATUSES } from './pmh.tables.js';
 import {
   basicFiveInfoSchema,
   certificationDetailSchema,
@@ -58,6 +59,20 @@ export const entitlementViewSchema = z
   })
   .openapi('Entitlement');
 
+/** Where the subject is in PMH-ID numbering, with the cross-check's reasons when it failed. */
+export const numberingViewSchema = z
+  .object({
+    status: z.enum(NUMBERING_STATUSES),
+    reasons: z
+      .array(z.object({ field: z.string(), verdict: z.string() }))
+      .optional()
+      .openapi({ description: 'Fields whose cross-check verdict failed the check (never values)' }),
+    numberedAt: z.string().optional(),
+  })
+  .openapi('Numbering');
+/** See {@link numberingViewSchema}. */
+export type NumberingView = z.infer<typeof numberingViewSchema>;
+
 /** A subject with its entitlements; `myNumber` is masked unless the caller may see it. */
 export const subjectViewSchema = z
   .object({
@@ -70,6 +85,7 @@ export const subjectViewSchema = z
     municipalityIdentityKey: z.string().optional(),
     basicFiveInfo: basicFiveInfoView,
     pmhId: z.string().nullable(),
+    numbering: numberingViewSchema,
     isNotDisclosed: z.boolean(),
     viewingSuspended: z.boolean(),
     createdAt: z.string(),

@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, onTestFinished } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/gateway/http/logger.js';
-import { buildSystem, type System } from '../../src/gateway/system.js';
+import { buildSystem, type System, type SystemOptions } from '../../src/gateway/system.js';
 import { createClient, SCOPES, type Scope } from '../../src/identity/index.js';
 import { withMunicipalityCheckDigit } from '../../src/japanese/index.js';
 import { ensureTenant } from '../../src/pmh/index.js';
@@ -57,7 +57,10 @@ export async function openTestDatabase(): Promise<Database> {
  * it('...', async () => { const t = await h.tenant(); ... });
  */
 export async function createHarness(
-  options: { batchSize?: number; clock?: () => Date } = {},
+  options: Pick<SystemOptions, 'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry'> & {
+    batchSize?: number;
+    clock?: () => Date;
+  } = {},
 ): Promise<Harness> {
   const database = await openTestDatabase();
   const logs: string[] = [];
@@ -75,9 +78,12 @@ export async function createHarness(
     batchSize: options.batchSize ?? 100,
     leaseMs: 2000,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.numberingPort ? { numberingPort: options.numberingPort } : {}),
+    ...(options.numberingMaxAttempts ? { numberingMaxAttempts: options.numberingMaxAttempts } : {}),
+    numberingRetry: options.numberingRetry ?? { baseMs: 0, maxMs: 0 },
   });
   afterAll(async () => {
-    await system.intake.stop();
+    await system.stop();
     await database.close();
   });
   const client = async (tenantCode: string, businessId: string, scopes: Scope[]) =>
@@ -114,6 +120,13 @@ export async function createHarness(
 /** Waits until the intake has no file left to process (drives the worker directly). */
 export async function drainIntake(system: System): Promise<void> {
   while (await system.intake.processNext()) {
+    /* keep going */
+  }
+}
+
+/** Numbers every due subject (drives the numbering worker directly). */
+export async function drainNumbering(system: System): Promise<void> {
+  while (await system.numbering.processNext()) {
     /* keep going */
   }
 }

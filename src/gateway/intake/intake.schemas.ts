@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { numberingViewSchema } from '../../pmh/index.js';
 
 const fieldErrorView = z.object({
   index: z.number().int().optional(),
@@ -36,6 +37,7 @@ export const linkageFileViewSchema = z
         outcome: z.enum(['created', 'updated', 'unchanged', 'deleted', 'not-found', 'rejected']),
         subjectId: z.uuid().nullable(),
         errors: z.array(fieldErrorView).optional(),
+        numbering: numberingViewSchema.optional().openapi({ description: "The subject's PMH-ID numbering state now" }),
       }),
     ),
     nextAfter: z

@@ -299,6 +299,10 @@ export class IntakeService {
         : [];
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;
+    const states = await this.deps.hub.numberingStates(
+      { tenantCode: principal.tenantCode, businessId: principal.businessId, actor: { kind: 'client', id: principal.clientId } },
+      shown.flatMap((r) => (r.subjectId ? [r.subjectId] : [])),
+    );
     return {
       linkageFileId: file.id,
       fileName: file.fileName,
@@ -327,6 +331,7 @@ export class IntakeService {
         outcome: r.outcome as RowOutcome,
         subjectId: r.subjectId,
         ...(r.errors ? { errors: JSON.parse(r.errors) as FieldError[] } : {}),
+        ...(r.subjectId && states[r.subjectId] ? { numbering: states[r.subjectId] } : {}),
       })),
       nextAfter: more ? (shown.at(-1)?.rowNo ?? null) : null,
     };

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { eq, inArray } from 'drizzle-orm';
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit, lockAuditChain } from '../../audit/index.js';
+import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
+import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
+import type { Db } from '../../db/client.js';
+import { type BasicInfo, crossCheck } from './cross-check.js';
+import type { NumberingAnswerItem, NumberingOutcome, NumberingRequestItem } from './insurer.schemas.js';
+import { insuredPersons, numberingRequests } from './insurer.tables.js';
+import { newPmhId } from './pmh-id.js';
+
+/** The key scope and audit chain of the insurer intermediate server. */
+export const INSURER_SCOPE = 'insurer';
+
+/** What the server holds for one insured person. */
+export interface InsuredPersonInput {
+  myNumber: string;
+  basicFiveInfo: BasicInfo;
+  bindingNumber: string;
+  insurerNumber: string;
+}
+
+interface PersonSecret {
+  myNumber: string;
+  basicFiveInfo: BasicInfo;
+}
+
+const OUTCOME_ACTION: Record<NumberingOutcome, AuditAction> = {
+  assigned: AUDIT_ACTIONS.insuredNumbered,
+  existing: AUDIT_ACTIONS.insuredNumbered,
+  'cross-check-failed': AUDIT_ACTIONS.insuredCrossCheckFailed,
+  'not-found': AUDIT_ACTIONS.insuredNotFound,
+};
+
+const PERSON_COLUMNS = {
+  id: 'uuid',
+  my_number_index: 'bytea',
+  sealed: 'bytea',
+  binding_number: 'text',
+  insurer_number: 'text',
+} as const;
+
+const context = (id: string) => `insured:${id}`;
+
+/**
+ * The insurers' intermediate server (医療保険者等向け中間サーバー, seed ㉗): numbers subjects
+ * with a PMH-ID after cross-checking (突合) their 個人番号 and basic five items against the
+ * person it holds, and answers with exactly the PMH-ID and the 個人番号 as sent (A11–A13).
+ *
+ * @example
+ * const insurer = new InsurerService({ db, keyRing, clock });
+ * const items = await insurer.requestPmhIds({ idempotencyKey: 'b1', items: [{ myNumber, basicFiveInfo }] });
+ */
+export class InsurerService {
+  constructor(private readonly deps: { db: Db; keyRing: KeyRing; clock: () => Date }) {}
+
+  /** Loads insured persons; one already held (same 個人番号) is left as it is. Returns how many were new. */
+  async load(persons: readonly InsuredPersonInput[]): Promise<number> {
+    const { dataKey, blindIndexKey } = await this.deps.keyRing.forScope(INSURER_SCOPE);
+    const rows = persons.map((p) => {
+      const id = randomUUID();
+      const secret: PersonSecret = { myNumber: p.myNumber, basicFiveInfo: p.basicFiveInfo };
+      return {
+        id,
+        my_number_index: hmac(blindIndexKey, p.myNumber),
+        sealed: sealJson(dataKey, secret, context(id)),
+        binding_number: p.bindingNumber,
+        insurer_number: p.insurerNumber,
+      };
+    });
+    return this.deps.db.transaction(async (tx) => {
+      const before = await tx.$count(insuredPersons);
+      await bulkInsertIgnoringDuplicates(tx, rows);
+      const added = (await tx.$count(insuredPersons)) - before;
+      await appendAudit(
+        tx,
+        INSURER_SCOPE,
+        [{ actor: { kind: 'system', id: 'loader' }, action: AUDIT_ACTIONS.insuredLoaded, detail: { offered: rows.length, added } }],
+        this.deps.clock(),
+      );
+      return added;
+    });
+  }
+
+  /**
+   * Numbers a batch: finds each person by 個人番号, cross-checks the basic five items, and
+   * assigns a new PMH-ID or returns the one already assigned. A failed cross-check assigns
+   * nothing. The same idempotency key returns the first answer.
+   */
+  async requestPmhIds(batch: { idempotencyKey: string; items: readonly NumberingRequestItem[] }): Promise<NumberingAnswerItem[]> {
+    const { dataKey, blindIndexKey } = await this.deps.keyRing.forScope(INSURER_SCOPE);
+    return this.deps.db.transaction(async (tx) => {
+      await lockAuditChain(tx, INSURER_SCOPE);
+      const [done] = await tx
+        .select()
+        .from(numberingRequests)
+        .where(eq(numberingRequests.idempotencyKey, batch.idempotencyKey));
+      if (done) return JSON.parse(done.answer) as NumberingAnswerItem[];
+
+      const now = this.deps.clock();
+      const indexes = batch.items.map((i) => hmac(blindIndexKey, i.myNumber));
+      const rows = await tx
+        .select()
+        .from(insuredPersons)
+        .where(inArray(insuredPersons.myNumberIndex, indexes))
+        .for('update');
+      const byIndex = new Map(rows.map((r) => [r.myNumberIndex.toString('base64'), r]));
+      const assigned: { id: string; pmh_id: string; numbered_at: Date }[] = [];
+      const links: { pmh_id: string; binding_number: string; created_at: Date }[] = [];
+      const audit: AuditEntryInput[] = [];
+
+      const answer = batch.items.map((item, i): NumberingAnswerItem => {
+        const person = byIndex.get(indexes[i]?.toString('base64') ?? '');
+        let result: NumberingAnswerItem;
+        if (!person) {
+          result = { myNumber: item.myNumber, pmhId: null, outcome: 'not-found' };
+        } else {
+          const secret = openJson<PersonSecret>(dataKey, person.sealed, context(person.id));
+          const check = secret.myNumber === item.myNumber ? crossCheck(item.basicFiveInfo, secret.basicFiveInfo) : undefined;
+          if (!check?.passed) {
+            result = {
+              myNumber: item.myNumber,
+              pmhId: null,
+              outcome: 'cross-check-failed',
+              reasons: check?.reasons ?? [],
+            };
+          } else if (person.pmhId) {
+            result = { myNumber: item.myNumber, pmhId: person.pmhId, outcome: 'existing' };
+          } else {
+            const pmhId = newPmhId();
+            person.pmhId = pmhId;
+            assigned.push({ id: person.id, pmh_id: pmhId, numbered_at: now });
+            links.push({ pmh_id: pmhId, binding_number: person.bindingNumber, created_at: now });
+            result = { myNumber: item.myNumber, pmhId, outcome: 'assigned' };
+          }
+        }
+        audit.push({
+          actor: { kind: 'system', id: 'hub' },
+          action: OUTCOME_ACTION[result.outcome],
+          subjectRef: person?.id ?? null,
+          requestId: batch.idempotencyKey,
+          detail: { outcome: result.outcome },
+        });
+        return result;
+      });
+
+      await bulkUpdate(tx, 'insurer.insured_persons', 'id', { id: 'uuid', pmh_id: 'text', numbered_at: 'timestamptz' }, assigned);
+      await bulkInsert(tx, 'insurer.eligibility_links', { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' }, links);
+      await tx.insert(numberingRequests).values({ idempotencyKey: batch.idempotencyKey, answer: JSON.stringify(answer), createdAt: now });
+      await appendAudit(tx, INSURER_SCOPE, audit, now);
+      return answer;
+    });
+  }
+}
+
+async function bulkInsertIgnoringDuplicates(tx: Db, rows: readonly object[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 5000) {
+    await bulkInsert(tx, 'insurer.insured_persons', PERSON_COLUMNS, rows.slice(i, i + 5000), { onConflictDoNothing: true });
+  }
+}

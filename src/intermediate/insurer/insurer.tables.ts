@@ -1,0 +1,41 @@
+import { index, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bytea } from '../../db/types.js';
+
+/** The `insurer` schema: the insurers' intermediate server's own store (医療保険者等向け中間サーバー). */
+export const insurerSchema = pgSchema('insurer');
+
+/**
+ * An insured person (被保険者) as the intermediate server holds them: 個人番号 and basic
+ * information sealed with the server's own data key, found by a keyed blind index.
+ */
+export const insuredPersons = insurerSchema.table(
+  'insured_persons',
+  {
+    id: uuid('id').primaryKey(),
+    myNumberIndex: bytea('my_number_index').notNull().unique(),
+    sealed: bytea('sealed').notNull(),
+    bindingNumber: text('binding_number').notNull().unique(),
+    insurerNumber: text('insurer_number').notNull(),
+    pmhId: text('pmh_id').unique(),
+    numberedAt: timestamp('numbered_at', { withTimezone: true }),
+  },
+  (t) => [index('insured_persons_insurer').on(t.insurerNumber)],
+);
+
+/**
+ * PMH-ID ↔ 紐付番号 links handed to the online eligibility system (seed ㉗); the lookups
+ * issue consumes them.
+ */
+export const eligibilityLinks = insurerSchema.table('eligibility_links', {
+  pmhId: text('pmh_id').primaryKey(),
+  bindingNumber: text('binding_number').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+});
+
+/** Answers to numbering requests by idempotency key: a retried batch never assigns twice. */
+export const numberingRequests = insurerSchema.table('numbering_requests', {
+  idempotencyKey: text('idempotency_key').primaryKey(),
+  answer: text('answer').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+});

@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../../src/audit/index.js';
+import { queryRows, sql } from '../../../src/db/client.js';
+import {
+  type NumberingAnswerItem,
+  type NumberingPort,
+  type NumberingRequestItem,
+  NumberingUnavailableError,
+} from '../../../src/intermediate/insurer/index.js';
+import { InProcessNumbering } from '../../../src/pmh/index.js';
+import { csvFile, csvRow } from '../../fixtures/csv.js';
+import { record, type UpsertInput } from '../../fixtures/records.js';
+import { createHarness, drainIntake, drainNumbering } from '../../support/harness.js';
+
+/** Stands in for an unreliable network to the remote insurer server: fails while `down`. */
+class Flaky implements NumberingPort {
+  down = 0;
+  loseAnswers = 0;
+  calls = 0;
+  inner: NumberingPort | undefined;
+  async requestPmhIds(batch: { idempotencyKey: string; items: readonly NumberingRequestItem[] }): Promise<NumberingAnswerItem[]> {
+    this.calls += 1;
+    if (this.down > 0) {
+      this.down -= 1;
+      throw new NumberingUnavailableError('server down');
+    }
+    const answer = await (this.inner as NumberingPort).requestPmhIds(batch);
+    if (this.loseAnswers > 0) {
+      this.loseAnswers -= 1;
+      throw new NumberingUnavailableError('answer lost on the way back');
+    }
+    return answer;
+  }
+}
+
+const flaky = new Flaky();
+const h = await createHarness({ numberingPort: flaky, numberingMaxAttempts: 3 });
+flaky.inner = new InProcessNumbering(h.system.insurer);
+
+let binding = 0;
+async function insure(r: UpsertInput, change: Partial<UpsertInput['basicFiveInfo']> = {}) {
+  binding += 1;
+  await h.system.insurer.load([
+    {
+      myNumber: r.myNumber,
+      basicFiveInfo: { ...r.basicFiveInfo, ...change },
+      bindingNumber: `T${String(binding).padStart(11, '0')}`,
+      insurerNumber: '06130001',
+    },
+  ]);
+}
+
+async function register(token: string, records: unknown[]) {
+  const res = await h.request('/api/v1/subjects/registrations', {
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(records),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return ((await res.json()) as { results: { subjectId: string }[] }).results.map((r) => r.subjectId);
+}
+
+interface SubjectBody {
+  pmhId: string | null;
+  viewingSuspended: boolean;
+  numbering: { status: string; reasons?: { field: string; verdict: string }[] };
+}
+async function subject(token: string, id: string | undefined): Promise<SubjectBody> {
+  return (await (await h.request(`/api/v1/subjects/${id}`, { token })).json()) as SubjectBody;
+}
+
+describe('PMH-ID numbering', () => {
+  it('numbers a registered subject whose basic information matches the insurer record', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [id] = await register(t.token, [r]);
+    expect((await subject(t.token, id)).numbering.status).toBe('pending');
+    await drainNumbering(h.system);
+    const s = await subject(t.token, id);
+    expect(s.numbering.status).toBe('numbered');
+    expect(s.pmhId).toMatch(/^[0-9A-Z]{16}$/);
+    expect(s.viewingSuspended).toBe(false);
+    expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toMatchObject({ ok: true });
+  });
+
+  it('gives the same person the same PMH-ID when registered again, in another tenant too', async () => {
+    const tokyo = await h.tenant();
+    const kanagawa = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [a] = await register(tokyo.token, [r]);
+    await drainNumbering(h.system);
+    const [b] = await register(kanagawa.token, [{ ...r, basicFiveInfo: { ...r.basicFiveInfo, nameKana: 'ﾄｳｷｮｳ ﾊﾅｺ' } }]);
+    await drainNumbering(h.system);
+    const first = await subject(tokyo.token, a);
+    const second = await subject(kanagawa.token, b);
+    expect(second.pmhId).toBe(first.pmhId);
+  });
+
+  it('suspends viewing when the cross-check fails, with per-field reasons, and lifts it once the record is corrected', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r, { dateOfBirth: '1980-04-02' });
+    const [id] = await register(t.token, [r]);
+    await drainNumbering(h.system);
+    const failed = await subject(t.token, id);
+    expect(failed.numbering).toEqual({ status: 'cross-check-failed', reasons: [{ field: 'dateOfBirth', verdict: 'mismatch' }] });
+    expect(failed.pmhId).toBeNull();
+    expect(failed.viewingSuspended, '閲覧停止 follows a failed cross-check').toBe(true);
+
+    await register(t.token, [{ ...r, basicFiveInfo: { ...r.basicFiveInfo, dateOfBirth: '1980-04-02' } }]);
+    await drainNumbering(h.system);
+    const fixed = await subject(t.token, id);
+    expect(fixed.numbering.status).toBe('numbered');
+    expect(fixed.viewingSuspended).toBe(false);
+  });
+
+  it('reports a person the insurer does not hold as not-found', async () => {
+    const t = await h.tenant();
+    const [id] = await register(t.token, [record()]);
+    await drainNumbering(h.system);
+    expect((await subject(t.token, id)).numbering.status).toBe('not-found');
+  });
+
+  it('retries a batch while the server is down and numbers it once it is back', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [id] = await register(t.token, [r]);
+    flaky.down = 1;
+    await drainNumbering(h.system);
+    const s = await subject(t.token, id);
+    expect(s.numbering.status).toBe('numbered');
+    expect(flaky.down).toBe(0);
+  });
+
+  it('never assigns twice when an answer is lost and the batch is retried', async () => {
+    const t = await h.tenant();
+    const people = [record(), record(), record()];
+    for (const p of people) await insure(p);
+    const ids = await register(t.token, people);
+    flaky.loseAnswers = 1;
+    await drainNumbering(h.system);
+    const numbered = await Promise.all(ids.map((id) => subject(t.token, id)));
+    expect(numbered.map((s) => s.numbering.status)).toEqual(['numbered', 'numbered', 'numbered']);
+    const pmhIds = numbered.map((s) => s.pmhId as string);
+    const links = await queryRows<{ n: number }>(
+      h.database.db,
+      sql`select count(*)::int as n from insurer.eligibility_links where pmh_id in (${sql.join(
+        pmhIds.map((p) => sql`${p}`),
+        sql`, `,
+      )})`,
+    );
+    expect(links[0]?.n, 'one PMH-ID ↔ binding link per person').toBe(3);
+  });
+
+  it('gives up after the last attempt and says so', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [id] = await register(t.token, [r]);
+    flaky.down = 3;
+    await drainNumbering(h.system);
+    expect((await subject(t.token, id)).numbering.status).toBe('given-up');
+    flaky.down = 0;
+  });
+
+  it('shows each row of a linkage file with its subject’s numbering state', async () => {
+    const t = await h.tenant();
+    const ok = record();
+    const mismatch = record();
+    await insure(ok);
+    await insure(mismatch, { sex: '1' });
+    const up = await h.request('/api/v1/linkage-files', {
+      method: 'POST',
+      token: t.token,
+      headers: { 'content-type': 'text/csv' },
+      body: csvFile([csvRow(ok), csvRow(mismatch), csvRow(record())]),
+    });
+    const { linkageFileId } = (await up.json()) as { linkageFileId: string };
+    await drainIntake(h.system);
+    await drainNumbering(h.system);
+    const view = (await (await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: t.token })).json()) as {
+      rows: { numbering?: { status: string; reasons?: unknown[] } }[];
+    };
+    expect(view.rows.map((r) => r.numbering?.status)).toEqual(['numbered', 'cross-check-failed', 'not-found']);
+    expect(view.rows[1]?.numbering?.reasons).toEqual([{ field: 'sex', verdict: 'mismatch' }]);
+  });
+});
