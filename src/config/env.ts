@@ -38,6 +38,11 @@ export const envSchema = z
     INSURER_TOKEN: z.string().min(16).optional(),
     NUMBERING_URL: z.url({ protocol: /^https?$/ }).optional(),
     DEMO_INSURED: z.coerce.number().int().min(0).max(10_000_000).default(20_000),
+    NUMBERING_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
+    NUMBERING_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
+    NUMBERING_RETRY_MAX_MS: z.coerce.number().int().min(0).default(60_000),
+    NUMBERING_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+    NUMBERING_BREAKER_OPEN_MS: z.coerce.number().int().min(0).default(30_000),
   })
   .transform((e) => ({
     ...e,
@@ -62,6 +67,46 @@ export class EnvError extends Error {
  */
 export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/**
+ * The environment of the insurer intermediate server when it runs as its own process
+ * (`npm run start:insurer`): its own database, data folder, master key and service token.
+ *
+ * @example
+ * const env = loadInsurerEnv(process.env);
+ */
+export const insurerEnvSchema = z
+  .object({
+    INSURER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('./data/insurer'),
+    MASTER_KEY_FILE: z.string().min(1).optional(),
+    INSURER_TOKEN: z.string().min(16),
+    INSURED_PEOPLE: z.coerce.number().int().min(0).default(0),
+    INSURED_MISMATCH_EVERY: z.coerce.number().int().min(0).default(0),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  })
+  .transform((e) => ({
+    ...e,
+    DATA_DIR: path.resolve(e.DATA_DIR),
+    MASTER_KEY_FILE: path.resolve(e.MASTER_KEY_FILE ?? path.join(e.DATA_DIR, 'master.key')),
+  }));
+
+/** Parses the insurer server's environment, or throws an {@link EnvError}. */
+export function loadInsurerEnv(
+  source: Record<string, string | undefined> = process.env,
+): z.output<typeof insurerEnvSchema> {
+  const result = insurerEnvSchema.safeParse(source);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);

@@ -21,7 +21,6 @@ export interface AppDeps {
   version?: string;
 }
 
-
 /** The OpenAPI document's fixed part. */
 export const OPENAPI_INFO = {
   openapi: '3.1.0',

@@ -5,7 +5,7 @@ import type { Db } from '../db/client.js';
 import { clientExists, createClient, SCOPES, type Scope } from '../identity/index.js';
 import type { InsurerService } from '../intermediate/insurer/index.js';
 import { ensureTenant } from '../pmh/index.js';
-import { loadInsured } from '../sim/insured/registry.js';
+import { loadInsured } from '../sim/insured/index.js';
 
 /** The demo tenants: Tokyo (the data owner in the seed) and Kanagawa. */
 export const DEMO_TENANTS = [

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
         baseUrl: env.NUMBERING_URL,
         token: insurerToken,
         dispatcher: createInsurerDispatcher(env.NUMBERING_URL),
-        breaker: new CircuitBreaker(),
+        breaker: new CircuitBreaker({ openMs: env.NUMBERING_BREAKER_OPEN_MS }),
       })
     : undefined;
   const system = await buildSystem({
@@ -63,7 +63,11 @@ async function main(): Promise<void> {
       `  OpenAPI         ${base}/openapi.json`,
       `  health          ${base}/healthz   ${base}/readyz`,
       `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1`,
-      ...(env.INSURER_PORT > 0 ? [`  insurer server  http://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE})`] : []),
+      ...(env.INSURER_PORT > 0
+        ? [
+            `  insurer server  http://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE})`,
+          ]
+        : []),
       `  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`,
     ];
     if (demo) {

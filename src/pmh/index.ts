@@ -5,6 +5,14 @@ export {
   pointerSegment,
   toFieldErrors,
 } from '../validation/index.js';
+export { CircuitBreaker, type CircuitState } from './numbering/circuit-breaker.js';
+export { InProcessNumbering } from './numbering/in-process.js';
+export {
+  createInsurerDispatcher,
+  InsurerHttpClient,
+  type InsurerHttpClientOptions,
+} from './numbering/insurer-http-client.js';
+export { NumberingWorker, type NumberingWorkerDeps } from './numbering/numbering.worker.js';
 export type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
 export { registerHubRoutes } from './pmh.routes.js';
 export {
@@ -22,7 +30,16 @@ export {
   type UpsertRecord,
 } from './pmh.schemas.js';
 export { PmhService } from './pmh.service.js';
-export { entitlements, hubSchema, subjects, submissions, tenants } from './pmh.tables.js';
+export {
+  entitlements,
+  hubSchema,
+  NUMBERING_STATUSES,
+  type NumberingStatus,
+  numberingQueue,
+  subjects,
+  submissions,
+  tenants,
+} from './pmh.tables.js';
 export {
   type ControlFlags,
   controlFlagsSchema,
@@ -35,8 +52,3 @@ export {
   subjectViewSchema,
 } from './pmh.views.js';
 export { ensureTenant } from './tenants.js';
-export { InProcessNumbering } from './numbering/in-process.js';
-export { NumberingWorker, type NumberingWorkerDeps } from './numbering/numbering.worker.js';
-export { NUMBERING_STATUSES, type NumberingStatus, numberingQueue } from './pmh.tables.js';
-export { CircuitBreaker, type CircuitState } from './numbering/circuit-breaker.js';
-export { createInsurerDispatcher, InsurerHttpClient, type InsurerHttpClientOptions } from './numbering/insurer-http-client.js';

@@ -204,7 +204,12 @@ export class SubjectRepository {
       this.db,
       'hub.numbering_queue',
       { subject_id: 'uuid', tenant_code: 'text', next_attempt_at: 'timestamptz', enqueued_at: 'timestamptz' },
-      subjectIds.map((id) => ({ subject_id: id, tenant_code: this.tenantCode, next_attempt_at: now, enqueued_at: now })),
+      subjectIds.map((id) => ({
+        subject_id: id,
+        tenant_code: this.tenantCode,
+        next_attempt_at: now,
+        enqueued_at: now,
+      })),
       {
         onConflict:
           '(subject_id) do update set batch_id = null, attempts = 0, next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null',

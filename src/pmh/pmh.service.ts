@@ -29,7 +29,7 @@ import {
   type RecordResult,
   type UpsertRecord,
 } from './pmh.schemas.js';
-import { submissions, subjects } from './pmh.tables.js';
+import { subjects, submissions } from './pmh.tables.js';
 import {
   type ControlFlags,
   type EntitlementPatch,
@@ -88,10 +88,14 @@ function entitlementErrors(secret: EntitlementSecret): FieldError[] {
 }
 
 /** The numbering part of a subject's view. */
-export function numberingView(row: Pick<SubjectRow, 'numberingStatus' | 'numberingReasons' | 'numberedAt'>): NumberingView {
+export function numberingView(
+  row: Pick<SubjectRow, 'numberingStatus' | 'numberingReasons' | 'numberedAt'>,
+): NumberingView {
   return {
     status: row.numberingStatus,
-    ...(row.numberingReasons ? { reasons: JSON.parse(row.numberingReasons) as NumberingView['reasons'] } : {}),
+    ...(row.numberingReasons
+      ? { reasons: JSON.parse(row.numberingReasons) as NumberingView['reasons'] }
+      : {}),
     ...(row.numberedAt ? { numberedAt: row.numberedAt.toISOString() } : {}),
   };
 }
@@ -555,7 +559,10 @@ export class PmhService implements PmhPort {
   }
 
   /** Numbering states of the caller's subjects, for linkage-file row results. */
-  async numberingStates(caller: HubCaller, subjectIds: readonly string[]): Promise<Record<string, NumberingView>> {
+  async numberingStates(
+    caller: HubCaller,
+    subjectIds: readonly string[],
+  ): Promise<Record<string, NumberingView>> {
     if (subjectIds.length === 0) return {};
     const rows = await this.deps.db
       .select({

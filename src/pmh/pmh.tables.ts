@@ -51,7 +51,14 @@ export const subjects = hubSchema.table(
 );
 
 /** Where a subject is in PMH-ID numbering (seed ㉗). */
-export const NUMBERING_STATUSES = ['pending', 'retrying', 'numbered', 'cross-check-failed', 'not-found', 'given-up'] as const;
+export const NUMBERING_STATUSES = [
+  'pending',
+  'retrying',
+  'numbered',
+  'cross-check-failed',
+  'not-found',
+  'given-up',
+] as const;
 /** One of {@link NUMBERING_STATUSES}. */
 export type NumberingStatus = (typeof NUMBERING_STATUSES)[number];
 

@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import { NUMBERING_STATUSES } from './pmh.tables.js';
 import {
   basicFiveInfoSchema,
   certificationDetailSchema,
@@ -7,6 +6,7 @@ import {
   designatedInstitutionSchema,
   maxCopaymentAmountSchema,
 } from './pmh.schemas.js';
+import { NUMBERING_STATUSES } from './pmh.tables.js';
 
 /** How a 個人番号 is shown to a caller without the `my-number:view` scope. */
 export const MASKED_MY_NUMBER = '************';

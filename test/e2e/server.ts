@@ -17,12 +17,27 @@ export interface ServerProcess {
  * @example
  * const server = await startServer({ DATA_DIR: dir });
  */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = 41000 + Math.floor(Math.random() * 9000);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/gateway/main.ts')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startServer(
+  env: Record<string, string>,
+  options: { entry?: string; port?: number; portVariable?: string; readyPath?: string } = {},
+): Promise<ServerProcess> {
+  const port = options.port ?? 41000 + Math.floor(Math.random() * 9000);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.resolve(options.entry ?? 'src/gateway/main.ts')],
+    {
+      env: {
+        ...process.env,
+        [options.portVariable ?? 'PORT']: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        INSURER_PORT: '0',
+        DEMO_INSURED: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d) => {
     out += String(d);
@@ -35,7 +50,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
     try {
-      const res = await fetch(`${url}/readyz`);
+      const res = await fetch(`${url}${options.readyPath ?? '/readyz'}`);
       if (res.ok) break;
     } catch {}
     if (Date.now() > deadline) throw new Error(`gateway did not become ready:\n${out}`);

@@ -62,5 +62,4 @@ export function installProblemHandling<E extends GatewayEnv>(app: Hono<E>): void
       },
     ),
   );
-
 }

@@ -37,7 +37,9 @@ export const linkageFileViewSchema = z
         outcome: z.enum(['created', 'updated', 'unchanged', 'deleted', 'not-found', 'rejected']),
         subjectId: z.uuid().nullable(),
         errors: z.array(fieldErrorView).optional(),
-        numbering: numberingViewSchema.optional().openapi({ description: "The subject's PMH-ID numbering state now" }),
+        numbering: numberingViewSchema
+          .optional()
+          .openapi({ description: "The subject's PMH-ID numbering state now" }),
       }),
     ),
     nextAfter: z

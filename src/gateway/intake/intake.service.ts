@@ -300,7 +300,11 @@ export class IntakeService {
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;
     const states = await this.deps.hub.numberingStates(
-      { tenantCode: principal.tenantCode, businessId: principal.businessId, actor: { kind: 'client', id: principal.clientId } },
+      {
+        tenantCode: principal.tenantCode,
+        businessId: principal.businessId,
+        actor: { kind: 'client', id: principal.clientId },
+      },
       shown.flatMap((r) => (r.subjectId ? [r.subjectId] : [])),
     );
     return {

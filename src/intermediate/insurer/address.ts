@@ -107,16 +107,28 @@ export function kanjiNumeralValue(run: string): string | undefined {
   return Number.isSafeInteger(total) ? String(total) : undefined;
 }
 
+const HAN = /\p{Script=Han}/u;
+
+/** True when a kanji (a building or place name such as 三井, 一ツ橋 goes on) follows at `index`. */
+function followedByKanji(s: string, index: number): boolean {
+  if (index >= s.length) return false;
+  const c = s.charCodeAt(index);
+  return c >= 0xd800 && c <= 0xdbff ? HAN.test(s.slice(index, index + 2)) : HAN.test(s.charAt(index));
+}
+
 function replaceNumeralRun(run: string, offset: number, whole: string): string {
-  if (!precededByBlockMark(whole, offset) && !followedByBlockMark(whole, offset + run.length)) return run;
-  return kanjiNumeralValue(run) ?? run;
+  const end = offset + run.length;
+  const isBlockNumber =
+    followedByBlockMark(whole, end) || (precededByBlockMark(whole, offset) && !followedByKanji(whole, end));
+  return isBlockNumber ? (kanjiNumeralValue(run) ?? run) : run;
 }
 
 /**
  * Writes kanji numerals in block numbers as ASCII digits: a run of 〇一二三四五六七八九十百千
  * followed by 丁目 / 番 / 番地 / 号 / 条 / 線 / 地割 / a hyphen / a digit, or preceded by
- * 番 / 番地 / 丁目 / の / a hyphen. Runs inside place and building names (千代田, 四谷,
- * 三鷹, 第一ビル) are left alone. Expects NFKC input (ASCII digits). Returns `s` itself
+ * 番 / 番地 / 丁目 / の / a hyphen and not followed by a kanji (八番一, 八番地の一 at the end
+ * or before a space or a katakana building name). Runs inside place and building names
+ * (千代田, 四谷, 三鷹, 第一ビル, 一番町…三井ビル after 1番地) are left alone. Expects NFKC input (ASCII digits). Returns `s` itself
  * when nothing changes.
  *
  * @example convertKanjiNumerals('西新宿二丁目八番一号') // => '西新宿2丁目8番1号'

@@ -424,10 +424,15 @@ function checkField(
   nx: NormalisedValue,
   ny: NormalisedValue,
 ): FieldCheck {
-  if (nx.value.length === 0 || ny.value.length === 0) return { field, verdict: 'missing', normalisations: [] };
+  if (nx.value.length === 0 || ny.value.length === 0)
+    return { field, verdict: 'missing', normalisations: [] };
   if (x === y) return { field, verdict: 'match', normalisations: [] };
   if (nx.value === ny.value) {
-    return { field, verdict: 'match-after-normalisation', normalisations: unionInOrder(nx.applied, ny.applied) };
+    return {
+      field,
+      verdict: 'match-after-normalisation',
+      normalisations: unionInOrder(nx.applied, ny.applied),
+    };
   }
   return { field, verdict: 'mismatch', normalisations: [] };
 }
@@ -471,7 +476,8 @@ function checkAddress(x: string, y: string): FieldCheck {
 
 /** Sex (性別): the code compared exactly ("1" male, "2" female, …); '' or blanks = missing. */
 function checkSex(x: string, y: string): FieldCheck {
-  if (x.trim().length === 0 || y.trim().length === 0) return { field: 'sex', verdict: 'missing', normalisations: [] };
+  if (x.trim().length === 0 || y.trim().length === 0)
+    return { field: 'sex', verdict: 'missing', normalisations: [] };
   return { field: 'sex', verdict: x === y ? 'match' : 'mismatch', normalisations: [] };
 }
 
@@ -501,9 +507,19 @@ function reasonOf(check: FieldCheck): CrossCheckReason {
  */
 export function crossCheck(submitted: BasicInfo, registered: BasicInfo): CrossCheckResult {
   const name = checkNormalised('name', submitted.name, registered.name, normaliseName);
-  const nameKana = checkNormalised('nameKana', submitted.nameKana, registered.nameKana, normaliseKanaForMatch);
+  const nameKana = checkNormalised(
+    'nameKana',
+    submitted.nameKana,
+    registered.nameKana,
+    normaliseKanaForMatch,
+  );
   const address = checkAddress(submitted.address, registered.address);
-  const dateOfBirth = checkNormalised('dateOfBirth', submitted.dateOfBirth, registered.dateOfBirth, normaliseDate);
+  const dateOfBirth = checkNormalised(
+    'dateOfBirth',
+    submitted.dateOfBirth,
+    registered.dateOfBirth,
+    normaliseDate,
+  );
   const sex = checkSex(submitted.sex, registered.sex);
 
   const reasons: CrossCheckReason[] = [];
@@ -521,5 +537,10 @@ export function crossCheck(submitted: BasicInfo, registered: BasicInfo): CrossCh
   if (!isMatch(dateOfBirth)) reasons.push(reasonOf(dateOfBirth));
   if (sex.verdict !== 'match') reasons.push(reasonOf(sex));
 
-  return { passed: reasons.length === 0, fields: [name, nameKana, address, dateOfBirth, sex], reasons, warnings };
+  return {
+    passed: reasons.length === 0,
+    fields: [name, nameKana, address, dateOfBirth, sex],
+    reasons,
+    warnings,
+  };
 }

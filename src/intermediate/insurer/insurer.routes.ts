@@ -23,7 +23,10 @@ const requestPmhIds = createRoute({
     body: { required: true, content: { 'application/json': { schema: numberingRequestSchema } } },
   },
   responses: {
-    200: { description: 'One answer per subject', content: { 'application/json': { schema: numberingAnswerSchema } } },
+    200: {
+      description: 'One answer per subject',
+      content: { 'application/json': { schema: numberingAnswerSchema } },
+    },
     422: problemResponse('Invalid request'),
     ...COMMON_PROBLEMS,
   },
@@ -43,7 +46,10 @@ function serviceAuth(token: string): MiddlewareHandler<GatewayEnv> {
  * Mounts `requestPmhIds` on a router (the gateway mounts it under `/insurer/v1` when the
  * server runs in process; {@link createInsurerApp} serves it alone).
  */
-export function registerInsurerRoutes(app: ReturnType<typeof createRouter>, deps: { insurer: InsurerService; token: string }): void {
+export function registerInsurerRoutes(
+  app: ReturnType<typeof createRouter>,
+  deps: { insurer: InsurerService; token: string },
+): void {
   app.use('*', serviceAuth(deps.token));
   app.openapi(requestPmhIds, async (c) => {
     const items = await deps.insurer.requestPmhIds({
@@ -70,6 +76,9 @@ export function createInsurerApp(deps: { insurer: InsurerService; token: string;
   registerInsurerRoutes(api, deps);
   app.route('/insurer/v1', api);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
-  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'insurer intermediate server (simulated)', version: '0.1.0' } });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'insurer intermediate server (simulated)', version: '0.1.0' },
+  });
   return app;
 }

@@ -45,14 +45,19 @@ export const NUMBERING_OUTCOMES = ['assigned', 'existing', 'cross-check-failed',
 export const numberingAnswerItemSchema = z
   .strictObject({
     myNumber: z.string().regex(/^\d{12}$/),
-    pmhId: z.string().regex(/^[0-9A-Z]{16}$/).nullable(),
+    pmhId: z
+      .string()
+      .regex(/^[0-9A-Z]{16}$/)
+      .nullable(),
     outcome: z.enum(NUMBERING_OUTCOMES),
     reasons: z.array(crossCheckReasonSchema).max(5).optional(),
   })
   .openapi('NumberingAnswerItem');
 
 /** `requestPmhIds` answer: one item per request item, in the same order. */
-export const numberingAnswerSchema = z.strictObject({ items: z.array(numberingAnswerItemSchema) }).openapi('NumberingAnswer');
+export const numberingAnswerSchema = z
+  .strictObject({ items: z.array(numberingAnswerItemSchema) })
+  .openapi('NumberingAnswer');
 
 export type NumberingRequestItem = z.infer<typeof numberingRequestItemSchema>;
 export type NumberingAnswerItem = z.infer<typeof numberingAnswerItemSchema>;
@@ -72,7 +77,10 @@ export interface NumberingPort {
    * or answers 5xx/timeout (retry later), {@link NumberingProtocolError} when its answer is
    * malformed (extra fields, wrong length, another person's 個人番号) — never stored.
    */
-  requestPmhIds(batch: { idempotencyKey: string; items: readonly NumberingRequestItem[] }): Promise<NumberingAnswerItem[]>;
+  requestPmhIds(batch: {
+    idempotencyKey: string;
+    items: readonly NumberingRequestItem[];
+  }): Promise<NumberingAnswerItem[]>;
 }
 
 /** The server could not be reached, timed out, answered 5xx, or the circuit is open. Retryable. */

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { eq, inArray } from 'drizzle-orm';
-import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit, lockAuditChain } from '../../audit/index.js';
+import {
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditEntryInput,
+  appendAudit,
+  lockAuditChain,
+} from '../../audit/index.js';
 import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
 import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
 import type { Db } from '../../db/client.js';
@@ -18,6 +24,15 @@ export interface InsuredPersonInput {
   basicFiveInfo: BasicInfo;
   bindingNumber: string;
   insurerNumber: string;
+}
+
+/** A sealed insured-person row, column names as in `insurer.insured_persons`. */
+export interface InsuredRow {
+  id: string;
+  my_number_index: Buffer;
+  sealed: Buffer;
+  binding_number: string;
+  insurer_number: string;
 }
 
 interface PersonSecret {
@@ -54,10 +69,10 @@ const context = (id: string) => `insured:${id}`;
 export class InsurerService {
   constructor(private readonly deps: { db: Db; keyRing: KeyRing; clock: () => Date }) {}
 
-  /** Loads insured persons; one already held (same 個人番号) is left as it is. Returns how many were new. */
-  async load(persons: readonly InsuredPersonInput[]): Promise<number> {
+  /** Seals persons into the rows the store holds (for a bulk loader such as COPY). */
+  async sealPersons(persons: readonly InsuredPersonInput[]): Promise<InsuredRow[]> {
     const { dataKey, blindIndexKey } = await this.deps.keyRing.forScope(INSURER_SCOPE);
-    const rows = persons.map((p) => {
+    return persons.map((p) => {
       const id = randomUUID();
       const secret: PersonSecret = { myNumber: p.myNumber, basicFiveInfo: p.basicFiveInfo };
       return {
@@ -68,6 +83,11 @@ export class InsurerService {
         insurer_number: p.insurerNumber,
       };
     });
+  }
+
+  /** Loads insured persons; one already held (same 個人番号) is left as it is. Returns how many were new. */
+  async load(persons: readonly InsuredPersonInput[]): Promise<number> {
+    const rows = await this.sealPersons(persons);
     return this.deps.db.transaction(async (tx) => {
       const before = await tx.$count(insuredPersons);
       await bulkInsertIgnoringDuplicates(tx, rows);
@@ -75,7 +95,13 @@ export class InsurerService {
       await appendAudit(
         tx,
         INSURER_SCOPE,
-        [{ actor: { kind: 'system', id: 'loader' }, action: AUDIT_ACTIONS.insuredLoaded, detail: { offered: rows.length, added } }],
+        [
+          {
+            actor: { kind: 'system', id: 'loader' },
+            action: AUDIT_ACTIONS.insuredLoaded,
+            detail: { offered: rows.length, added },
+          },
+        ],
         this.deps.clock(),
       );
       return added;
@@ -87,7 +113,10 @@ export class InsurerService {
    * assigns a new PMH-ID or returns the one already assigned. A failed cross-check assigns
    * nothing. The same idempotency key returns the first answer.
    */
-  async requestPmhIds(batch: { idempotencyKey: string; items: readonly NumberingRequestItem[] }): Promise<NumberingAnswerItem[]> {
+  async requestPmhIds(batch: {
+    idempotencyKey: string;
+    items: readonly NumberingRequestItem[];
+  }): Promise<NumberingAnswerItem[]> {
     const { dataKey, blindIndexKey } = await this.deps.keyRing.forScope(INSURER_SCOPE);
     return this.deps.db.transaction(async (tx) => {
       await lockAuditChain(tx, INSURER_SCOPE);
@@ -116,7 +145,10 @@ export class InsurerService {
           result = { myNumber: item.myNumber, pmhId: null, outcome: 'not-found' };
         } else {
           const secret = openJson<PersonSecret>(dataKey, person.sealed, context(person.id));
-          const check = secret.myNumber === item.myNumber ? crossCheck(item.basicFiveInfo, secret.basicFiveInfo) : undefined;
+          const check =
+            secret.myNumber === item.myNumber
+              ? crossCheck(item.basicFiveInfo, secret.basicFiveInfo)
+              : undefined;
           if (!check?.passed) {
             result = {
               myNumber: item.myNumber,
@@ -144,9 +176,22 @@ export class InsurerService {
         return result;
       });
 
-      await bulkUpdate(tx, 'insurer.insured_persons', 'id', { id: 'uuid', pmh_id: 'text', numbered_at: 'timestamptz' }, assigned);
-      await bulkInsert(tx, 'insurer.eligibility_links', { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' }, links);
-      await tx.insert(numberingRequests).values({ idempotencyKey: batch.idempotencyKey, answer: JSON.stringify(answer), createdAt: now });
+      await bulkUpdate(
+        tx,
+        'insurer.insured_persons',
+        'id',
+        { id: 'uuid', pmh_id: 'text', numbered_at: 'timestamptz' },
+        assigned,
+      );
+      await bulkInsert(
+        tx,
+        'insurer.eligibility_links',
+        { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' },
+        links,
+      );
+      await tx
+        .insert(numberingRequests)
+        .values({ idempotencyKey: batch.idempotencyKey, answer: JSON.stringify(answer), createdAt: now });
       await appendAudit(tx, INSURER_SCOPE, audit, now);
       return answer;
     });
@@ -155,6 +200,8 @@ export class InsurerService {
 
 async function bulkInsertIgnoringDuplicates(tx: Db, rows: readonly object[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 5000) {
-    await bulkInsert(tx, 'insurer.insured_persons', PERSON_COLUMNS, rows.slice(i, i + 5000), { onConflictDoNothing: true });
+    await bulkInsert(tx, 'insurer.insured_persons', PERSON_COLUMNS, rows.slice(i, i + 5000), {
+      onConflictDoNothing: true,
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { NumberingUnavailableError } from '../../intermediate/insurer/insurer.schemas.js';
+import { NumberingUnavailableError } from '../../intermediate/insurer/index.js';
 
 /** The three states of a {@link CircuitBreaker}. */
 export const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;

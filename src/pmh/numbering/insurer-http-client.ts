@@ -8,7 +8,7 @@ import {
   NumberingUnavailableError,
   numberingAnswerSchema,
   numberingRequestSchema,
-} from '../../intermediate/insurer/insurer.schemas.js';
+} from '../../intermediate/insurer/index.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import {
   type Backoff,

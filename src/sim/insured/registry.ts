@@ -26,7 +26,8 @@ function shiftDay(iso: string): string {
 export function* insuredPersons(opts: InsuredOptions): Generator<InsuredPersonInput> {
   let index = opts.offset ?? 0;
   for (const person of population(opts)) {
-    const mismatch = opts.mismatchEvery !== undefined && index % opts.mismatchEvery === opts.mismatchEvery - 1;
+    const mismatch =
+      opts.mismatchEvery !== undefined && index % opts.mismatchEvery === opts.mismatchEvery - 1;
     yield {
       myNumber: person.myNumber,
       basicFiveInfo: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NumberingUnavailableError } from '../../../src/intermediate/insurer/insurer.schemas.js';
+import { NumberingUnavailableError } from '../../../src/intermediate/insurer/index.js';
 import { CircuitBreaker, type CircuitState } from '../../../src/pmh/numbering/circuit-breaker.js';
 
 function harness(options: { failureThreshold?: number; openMs?: number } = {}) {

@@ -6,7 +6,7 @@ import {
   NumberingProtocolError,
   type NumberingRequestItem,
   NumberingUnavailableError,
-} from '../../../src/intermediate/insurer/insurer.schemas.js';
+} from '../../../src/intermediate/insurer/index.js';
 import { CircuitBreaker } from '../../../src/pmh/numbering/circuit-breaker.js';
 import {
   createInsurerDispatcher,

@@ -18,7 +18,10 @@ class Flaky implements NumberingPort {
   loseAnswers = 0;
   calls = 0;
   inner: NumberingPort | undefined;
-  async requestPmhIds(batch: { idempotencyKey: string; items: readonly NumberingRequestItem[] }): Promise<NumberingAnswerItem[]> {
+  async requestPmhIds(batch: {
+    idempotencyKey: string;
+    items: readonly NumberingRequestItem[];
+  }): Promise<NumberingAnswerItem[]> {
     this.calls += 1;
     if (this.down > 0) {
       this.down -= 1;
@@ -92,7 +95,9 @@ describe('PMH-ID numbering', () => {
     await insure(r);
     const [a] = await register(tokyo.token, [r]);
     await drainNumbering(h.system);
-    const [b] = await register(kanagawa.token, [{ ...r, basicFiveInfo: { ...r.basicFiveInfo, nameKana: 'ﾄｳｷｮｳ ﾊﾅｺ' } }]);
+    const [b] = await register(kanagawa.token, [
+      { ...r, basicFiveInfo: { ...r.basicFiveInfo, nameKana: 'ﾄｳｷｮｳ ﾊﾅｺ' } },
+    ]);
     await drainNumbering(h.system);
     const first = await subject(tokyo.token, a);
     const second = await subject(kanagawa.token, b);
@@ -106,7 +111,10 @@ describe('PMH-ID numbering', () => {
     const [id] = await register(t.token, [r]);
     await drainNumbering(h.system);
     const failed = await subject(t.token, id);
-    expect(failed.numbering).toEqual({ status: 'cross-check-failed', reasons: [{ field: 'dateOfBirth', verdict: 'mismatch' }] });
+    expect(failed.numbering).toEqual({
+      status: 'cross-check-failed',
+      reasons: [{ field: 'dateOfBirth', verdict: 'mismatch' }],
+    });
     expect(failed.pmhId).toBeNull();
     expect(failed.viewingSuspended, '閲覧停止 follows a failed cross-check').toBe(true);
 
@@ -182,10 +190,16 @@ describe('PMH-ID numbering', () => {
     const { linkageFileId } = (await up.json()) as { linkageFileId: string };
     await drainIntake(h.system);
     await drainNumbering(h.system);
-    const view = (await (await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: t.token })).json()) as {
+    const view = (await (
+      await h.request(`/api/v1/linkage-files/${linkageFileId}`, { token: t.token })
+    ).json()) as {
       rows: { numbering?: { status: string; reasons?: unknown[] } }[];
     };
-    expect(view.rows.map((r) => r.numbering?.status)).toEqual(['numbered', 'cross-check-failed', 'not-found']);
+    expect(view.rows.map((r) => r.numbering?.status)).toEqual([
+      'numbered',
+      'cross-check-failed',
+      'not-found',
+    ]);
     expect(view.rows[1]?.numbering?.reasons).toEqual([{ field: 'sex', verdict: 'mismatch' }]);
   });
 });

@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { EnvError, loadInsurerEnv } from '../../config/env.js';
+import { KeyRing, loadOrCreateMasterKey, MasterKeyError } from '../../crypto/index.js';
+import { openDatabase } from '../../db/client.js';
+import { runMigrations } from '../../db/migrate.js';
+import { createLogger } from '../../gateway/http/logger.js';
+import { loadInsured } from '../../sim/insured/index.js';
+import { createInsurerApp } from './insurer.routes.js';
+import { InsurerService } from './insurer.service.js';
+
+async function main(): Promise<void> {
+  const env = loadInsurerEnv();
+  const logger = createLogger(env.LOG_LEVEL);
+  mkdirSync(env.DATA_DIR, { recursive: true });
+  const database = await openDatabase(
+    env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
+  );
+  await runMigrations(database);
+  const keyRing = await KeyRing.open(database.db, loadOrCreateMasterKey(env.MASTER_KEY_FILE).key);
+  const insurer = new InsurerService({ db: database.db, keyRing, clock: () => new Date() });
+  if (env.INSURED_PEOPLE > 0) {
+    const added = await loadInsured(insurer, {
+      seed: 1,
+      size: env.INSURED_PEOPLE,
+      ...(env.INSURED_MISMATCH_EVERY > 0 ? { mismatchEvery: env.INSURED_MISMATCH_EVERY } : {}),
+    });
+    logger.info({ added }, 'insured persons loaded');
+  }
+  const server = serve(
+    {
+      fetch: createInsurerApp({ insurer, token: env.INSURER_TOKEN, logger }).fetch,
+      port: env.INSURER_PORT,
+      hostname: env.HOST,
+    },
+    (info) =>
+      process.stdout.write(`insurer intermediate server on http://${env.HOST}:${info.port}/insurer/v1\n`),
+  );
+  const shutdown = async () => {
+    server.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  const known = err instanceof EnvError || err instanceof MasterKeyError;
+  process.stderr.write(
+    known
+      ? `${(err as Error).message}\n`
+      : `insurer server failed to start: ${(err as Error).name}: ${(err as Error).message}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { type InsuredOptions, insuredPersons, loadInsured } from './registry.js';
