@@ -38,6 +38,12 @@ async function main(): Promise<void> {
     masterKey: master.key,
     logger,
     batchSize: env.INTAKE_BATCH_SIZE,
+    leaseMs: env.INTAKE_LEASE_MS,
+    maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    ...(numberingPort ? { numberingPort } : {}),
+    numberingBatchSize: env.NUMBERING_BATCH_SIZE,
+    numberingRetry: { baseMs: env.NUMBERING_RETRY_BASE_MS, maxMs: env.NUMBERING_RETRY_MAX_MS },
+    numberingMaxAttempts: env.NUMBERING_MAX_ATTEMPTS,
   });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
   if (env.DEMO && env.DEMO_INSURED > 0) {

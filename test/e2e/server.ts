@@ -28,11 +28,11 @@ export async function startServer(
     {
       env: {
         ...process.env,
-        [options.portVariable ?? 'PORT']: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
         INSURER_PORT: '0',
         DEMO_INSURED: '0',
+        [options.portVariable ?? 'PORT']: String(port),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -685,28 +685,4 @@ describe('properties', () => {
 });
 
 // ---------------------------------------------------------------------------------------
-describe('performance', () => {
-  it('runs well over 10,000 cross-checks a second on mixed inputs', () => {
-    const registered = HANAKO;
-    const inputs: BasicInfo[] = [
-      HANAKO,
-      {
-        ...HANAKO,
-        name: '東京　花子',
-        nameKana: 'ﾄｳｷｮｳ ﾊﾅｺ',
-        address: '新宿区西新宿二丁目8番1号 都庁',
-        dateOfBirth: 'S60.1.2',
-      },
-      { ...HANAKO, name: '髙橋 花子', nameKana: 'たかはし はなこ', address: '大阪府大阪市北区中之島1-3-20' },
-      { ...HANAKO, dateOfBirth: '1985-01-03', sex: '1' },
-    ];
-    const n = 40_000;
-    const start = performance.now();
-    let passed = 0;
-    for (let i = 0; i < n; i++)
-      if (crossCheck(inputs[i % inputs.length] as BasicInfo, registered).passed) passed++;
-    const perSecond = n / ((performance.now() - start) / 1000);
-    expect(passed).toBe(n / 2);
-    expect(perSecond).toBeGreaterThan(10_000);
-  });
-});
+describe('performance', () => {});
