@@ -43,6 +43,10 @@ export const envSchema = z
     NUMBERING_RETRY_MAX_MS: z.coerce.number().int().min(0).default(60_000),
     NUMBERING_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
     NUMBERING_BREAKER_OPEN_MS: z.coerce.number().int().min(0).default(30_000),
+    NUMBERING_WORKER: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('1')
+      .transform((v) => v === '1' || v === 'true'),
   })
   .transform((e) => ({
     ...e,

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     const added = await seedDemoInsured(system.insurer, env.DEMO_INSURED);
     if (added > 0) logger.info({ added }, 'loaded demo insured persons into the insurer intermediate server');
   }
-  system.start();
+  system.start({ numbering: env.NUMBERING_WORKER });
   const insurerServer =
     env.INSURER_PORT > 0
       ? serve({

@@ -32,8 +32,8 @@ export interface System {
   database: Database;
   insurer: InsurerService;
   numbering: NumberingWorker;
-  /** Starts the background workers (intake, numbering). */
-  start(): void;
+  /** Starts the background workers (intake, and numbering unless turned off). */
+  start(options?: { numbering?: boolean }): void;
   /** Stops them after the work in hand. */
   stop(): Promise<void>;
 }
@@ -82,9 +82,9 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     database,
     insurer,
     numbering,
-    start() {
+    start(startOptions = {}) {
       intake.start();
-      numbering.start();
+      if (startOptions.numbering ?? true) numbering.start();
     },
     async stop() {
       await Promise.all([intake.stop(), numbering.stop()]);

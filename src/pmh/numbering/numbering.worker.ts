@@ -28,6 +28,8 @@ export interface NumberingWorkerDeps {
   retry?: { baseMs: number; maxMs: number };
   /** How long a claimed batch is hidden from other workers while its call is under way. */
   leaseMs?: number;
+  /** Batches in flight at once (each its own call to the intermediate server). */
+  concurrency?: number;
 }
 
 interface Claimed {
@@ -57,7 +59,7 @@ const STATUS_BY_OUTCOME: Record<NumberingAnswerItem['outcome'], NumberingStatus>
 export class NumberingWorker {
   #running = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #wakers = new Set<() => void>();
   readonly #batchSize: number;
   readonly #maxAttempts: number;
   readonly #retry: { baseMs: number; maxMs: number };
@@ -74,19 +76,21 @@ export class NumberingWorker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#loop = this.#run();
+    this.#loop = Promise.all(Array.from({ length: this.deps.concurrency ?? 2 }, () => this.#run())).then(
+      () => {},
+    );
   }
 
   /** Stops after the batch in hand. */
   async stop(): Promise<void> {
     this.#running = false;
-    this.#wake?.();
+    this.nudge();
     await this.#loop;
   }
 
-  /** Wakes the loop (after a registration queued subjects). */
+  /** Wakes the loops (after a registration queued subjects). */
   nudge(): void {
-    this.#wake?.();
+    for (const wake of this.#wakers) wake();
   }
 
   async #run(): Promise<void> {
@@ -99,13 +103,14 @@ export class NumberingWorker {
       }
       if (!worked && this.#running) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 500);
-          this.#wake = () => {
+          const wake = () => {
             clearTimeout(timer);
+            this.#wakers.delete(wake);
             resolve();
           };
+          const timer = setTimeout(wake, 500);
+          this.#wakers.add(wake);
         });
-        this.#wake = undefined;
       } else {
         await new Promise((resolve) => setImmediate(resolve));
       }

@@ -1,0 +1,181 @@
+/**
+ * bench:numbering — PMH-ID numbering end to end over HTTP against a raw COPY of the same rows.
+ *
+ *   npm run bench:numbering -- --subjects 200000 --registry 1000000 [--batch 1000]
+ *
+ * On PostgreSQL (a durable throwaway one is started when DATABASE_URL is unset). It loads the
+ * insurer registry (sim:insured, COPY), registers the subjects through a linkage file with the
+ * numbering worker off, then restarts the gateway with it on and times registered → numbered
+ * (cross-check included) over HTTP between two processes: the gateway and the insurer server.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { request } from 'undici';
+import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
+import { toCsvHeader } from '../src/sim/population/index.js';
+
+const { values } = parseArgs({
+  options: {
+    subjects: { type: 'string', default: '20000' },
+    registry: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '1000' },
+  },
+});
+const subjects = Number(values.subjects);
+const registry = Number(values.registry);
+const url = process.env.DATABASE_URL;
+if (!url) throw new Error('DATABASE_URL is required (npm run bench:numbering starts a throwaway PostgreSQL)');
+const admin = postgres(url, { max: 1, onnotice: () => {} });
+const created: string[] = [];
+async function freshDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  await admin.unsafe(`create database ${name}`);
+  created.push(name);
+  const u = new URL(url as string);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+function start(entry: string, env: Record<string, string>) {
+  return spawn(process.execPath, [entry], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+async function ready(probe: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await request(probe)).statusCode === 200) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${probe} did not become ready`);
+}
+async function stop(child: ReturnType<typeof spawn>): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+const dir = await mkdtemp(path.join(tmpdir(), 'bench-numbering-'));
+try {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+  const insurerDb = await freshDatabase('bench_insurer');
+  const gatewayDb = await freshDatabase('bench_gateway');
+  const token = randomBytes(24).toString('base64url');
+  const insurerDir = path.join(dir, 'insurer');
+
+  let t = performance.now();
+  execFileSync(process.execPath, ['dist/src/sim/insured/cli.js', '--people', String(registry)], {
+    env: { ...process.env, DATABASE_URL: insurerDb, DATA_DIR: insurerDir },
+    stdio: ['ignore', 'inherit', 'ignore'],
+  });
+  console.log(
+    `registry of ${registry} insured persons loaded in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+
+  const file = path.join(dir, 'subjects.csv');
+  await writeLinkageFile({ path: file, subjects, seed: 1, encoding: 'utf-8' });
+  const copyDb = postgres(await freshDatabase('bench_copy'), { max: 1, onnotice: () => {} });
+  await copyDb.unsafe(
+    `create table raw_rows (${toCsvHeader()
+      .map((_, i) => `c${i} text`)
+      .join(', ')})`,
+  );
+  t = performance.now();
+  await pipeline(
+    createReadStream(file),
+    await copyDb.unsafe('copy raw_rows from stdin with (format csv, header true)').writable(),
+  );
+  const copySeconds = (performance.now() - t) / 1000;
+  await copyDb.end();
+  console.log(`COPY of the ${subjects} subject rows: ${copySeconds.toFixed(2)} s`);
+
+  const insurerPort = 47000 + Math.floor(Math.random() * 1000);
+  const insurer = start('dist/src/intermediate/insurer/main.js', {
+    DATABASE_URL: insurerDb,
+    DATA_DIR: insurerDir,
+    INSURER_TOKEN: token,
+    INSURER_PORT: String(insurerPort),
+  });
+  await ready(`http://127.0.0.1:${insurerPort}/healthz`);
+
+  const gatewayPort = 48000 + Math.floor(Math.random() * 1000);
+  const gatewayEnv = {
+    DATABASE_URL: gatewayDb,
+    DATA_DIR: path.join(dir, 'gateway'),
+    PORT: String(gatewayPort),
+    INSURER_PORT: '0',
+    DEMO_INSURED: '0',
+    NUMBERING_URL: `http://127.0.0.1:${insurerPort}`,
+    INSURER_TOKEN: token,
+    NUMBERING_BATCH_SIZE: values.batch,
+  };
+  let gateway = start('dist/src/gateway/main.js', { ...gatewayEnv, NUMBERING_WORKER: '0' });
+  const base = `http://127.0.0.1:${gatewayPort}`;
+  await ready(`${base}/readyz`);
+  const auth = {
+    authorization: `Bearer ${(JSON.parse(readFileSync(path.join(dir, 'gateway', 'demo-credentials.json'), 'utf8')) as { tenants: { token: string }[] }).tenants[0]?.token}`,
+  };
+  t = performance.now();
+  const up = await request(`${base}/api/v1/linkage-files?fileName=bench.csv`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'text/csv; charset=utf-8' },
+    body: createReadStream(file),
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const { linkageFileId } = (await up.body.json()) as { linkageFileId: string };
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const v = (await (
+      await request(`${base}/api/v1/linkage-files/${linkageFileId}?limit=0`, { headers: auth })
+    ).body.json()) as {
+      status: string;
+    };
+    if (v.status === 'completed' || v.status === 'failed') break;
+  }
+  console.log(
+    `registered ${subjects} subjects in ${((performance.now() - t) / 1000).toFixed(1)} s (numbering off)`,
+  );
+  await stop(gateway);
+
+  const db = postgres(gatewayDb, { max: 1, onnotice: () => {} });
+  gateway = start('dist/src/gateway/main.js', gatewayEnv);
+  await ready(`${base}/readyz`);
+  t = performance.now();
+  let open = subjects;
+  while (open > 0) {
+    await new Promise((r) => setTimeout(r, 250));
+    const [row] = await db<{ n: number }[]>`select count(*)::int as n from hub.numbering_queue`;
+    open = row?.n ?? 0;
+  }
+  const seconds = (performance.now() - t) / 1000;
+  const states = await db<
+    { numbering_status: string; n: number }[]
+  >`select numbering_status, count(*)::int as n from hub.subjects group by 1`;
+  await db.end();
+  await stop(gateway);
+  await stop(insurer);
+  const rate = subjects / seconds;
+  console.log(
+    `numbered ${subjects} subjects over HTTP in ${seconds.toFixed(2)} s: ${Math.round(rate)} subjects/s  ${JSON.stringify(states)}`,
+  );
+  console.log(`ratio numbering ÷ COPY: ${(seconds / copySeconds).toFixed(1)}  (target ≥ 10,000 subjects/s)`);
+  console.log(
+    `| ${subjects.toLocaleString('en')} | ${registry.toLocaleString('en')} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${seconds.toFixed(2)} s | ${Math.round(rate).toLocaleString('en')}/s | ${(seconds / copySeconds).toFixed(1)} |`,
+  );
+} finally {
+  for (const name of created)
+    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  await admin.end();
+  await rm(dir, { recursive: true, force: true });
+}
