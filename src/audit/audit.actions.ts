@@ -24,6 +24,11 @@ export const AUDIT_ACTIONS = {
   insuredCrossCheckFailed: 'insured.cross-check-failed',
   insuredNotFound: 'insured.not-found',
   insuredLoaded: 'insured.loaded',
+  clinicLookup: 'lookup.clinic',
+  portalLookup: 'lookup.portal',
+  portalPseudonymLinked: 'lookup.pseudonym-linked',
+  linkageKeyReplayed: 'lookup.linkage-key-replayed',
+  linkageKeyRefused: 'lookup.linkage-key-refused',
 } as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

@@ -43,6 +43,11 @@ export const envSchema = z
     NUMBERING_RETRY_MAX_MS: z.coerce.number().int().min(0).default(60_000),
     NUMBERING_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
     NUMBERING_BREAKER_OPEN_MS: z.coerce.number().int().min(0).default(30_000),
+    LINKAGE_KEY_EPOCHS: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/)
+      .default('1')
+      .transform((v) => v.split(',')),
     NUMBERING_WORKER: z
       .enum(['0', '1', 'true', 'false'])
       .default('1')

@@ -1,3 +1,11 @@
 export { masterKeyCheck, tenantKeys } from './crypto.tables.js';
 export { deriveKey, hmac, open, openJson, SealError, seal, sealJson, sealText } from './envelope.js';
 export { KeyRing, loadOrCreateMasterKey, MasterKeyError, type ScopeKeys } from './key-ring.js';
+export {
+  type AgreedKey,
+  agreeLinkageKey,
+  type LinkageKeyClaims,
+  type LinkageKeyRefusal,
+  openLinkageKey,
+  sealLinkageKey,
+} from './linkage-key.js';

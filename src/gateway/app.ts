@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { appliedMigrationCount } from '../db/migrate.js';
-import { type PmhPort, registerHubRoutes } from '../pmh/index.js';
+import { type LookupService, type PmhPort, registerHubRoutes, registerLookupRoutes } from '../pmh/index.js';
 import { createRouter, type GatewayEnv } from './http/context.js';
 import { DOCS_HTML } from './http/docs-page.js';
 import { installProblemHandling } from './http/errors.js';
@@ -17,6 +17,8 @@ export interface AppDeps {
   database: Database;
   hub: PmhPort;
   intake: IntakeService;
+  lookups: LookupService;
+  clock: () => Date;
   logger: Logger;
   version?: string;
 }
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps) {
   const pmh = createRouter();
   pmh.use('*', bearerAuth(deps.database.db));
   registerHubRoutes(pmh, { hub: deps.hub });
+  registerLookupRoutes(pmh, { lookups: deps.lookups, clock: deps.clock });
   app.route('/pmh/v1', pmh);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
-import { clientExists, createClient, SCOPES, type Scope } from '../identity/index.js';
+import { clientExists, createClient, SCOPES, type Scope, SERVICE_TENANT } from '../identity/index.js';
 import type { InsurerService } from '../intermediate/insurer/index.js';
 import { ensureTenant } from '../pmh/index.js';
 import { loadInsured } from '../sim/insured/index.js';
@@ -15,6 +15,9 @@ export const DEMO_TENANTS = [
 
 /** The demo business: 自立支援医療（精神通院）. */
 export const DEMO_BUSINESS_ID = 'jiritsu-seishin';
+
+/** The demo's service clients: the online eligibility system and the My Number Portal. */
+export type DemoService = 'eligibility' | 'portal';
 
 /** One entry of `demo-credentials.json`. */
 export interface DemoCredential {
@@ -34,11 +37,35 @@ export interface DemoCredential {
 export async function seedDemo(
   db: Db,
   dataDir: string,
-): Promise<{ file: string; tenants: DemoCredential[] }> {
+): Promise<{ file: string; tenants: DemoCredential[]; services: Record<DemoService, string> }> {
   const file = path.join(dataDir, 'demo-credentials.json');
-  const previous: DemoCredential[] = existsSync(file)
-    ? ((JSON.parse(readFileSync(file, 'utf8')) as { tenants?: DemoCredential[] }).tenants ?? [])
-    : [];
+  const saved = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as {
+        tenants?: DemoCredential[];
+        services?: Partial<Record<DemoService, string>>;
+      })
+    : {};
+  const previous: DemoCredential[] = saved.tenants ?? [];
+  const services = {} as Record<DemoService, string>;
+  for (const [service, scope] of [
+    ['eligibility', SCOPES.lookupClinic],
+    ['portal', SCOPES.portal],
+  ] as const) {
+    const known = saved.services?.[service];
+    if (known && (await clientExists(db, known))) {
+      services[service] = known;
+      continue;
+    }
+    services[service] = (
+      await createClient(db, {
+        name: `demo ${service}`,
+        tenantCode: SERVICE_TENANT,
+        businessId: SERVICE_TENANT,
+        scopes: [scope],
+        ...(known ? { token: known } : {}),
+      })
+    ).token;
+  }
   const tenants: DemoCredential[] = [];
   for (const t of DEMO_TENANTS) {
     await ensureTenant(db, t.municipalityCode, t.name);
@@ -57,8 +84,8 @@ export async function seedDemo(
     });
     tenants.push({ municipalityCode: t.municipalityCode, businessId: DEMO_BUSINESS_ID, token, scopes });
   }
-  writeFileSync(file, `${JSON.stringify({ tenants }, null, 2)}\n`, { mode: 0o600 });
-  return { file, tenants };
+  writeFileSync(file, `${JSON.stringify({ tenants, services }, null, 2)}\n`, { mode: 0o600 });
+  return { file, tenants, services };
 }
 
 /**

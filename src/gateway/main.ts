@@ -8,6 +8,7 @@ import { createInsurerApp } from '../intermediate/insurer/index.js';
 import { CircuitBreaker, createInsurerDispatcher, InsurerHttpClient } from '../pmh/index.js';
 import { loadOrCreateSecret, seedDemo, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
+import { createPublicKey, demoKeyFiles, hubLinkageKeys, loadOrCreateX25519 } from './linkage-keys.js';
 import { buildSystem } from './system.js';
 
 async function main(): Promise<void> {
@@ -33,7 +34,12 @@ async function main(): Promise<void> {
         breaker: new CircuitBreaker({ openMs: env.NUMBERING_BREAKER_OPEN_MS }),
       })
     : undefined;
+  const keyFiles = demoKeyFiles(env.DATA_DIR);
+  const hubKey = loadOrCreateX25519(keyFiles.hub);
+  const eligibilityKey = loadOrCreateX25519(keyFiles.eligibility);
+  const linkageKeys = hubLinkageKeys(hubKey, [createPublicKey(eligibilityKey)], env.LINKAGE_KEY_EPOCHS);
   const system = await buildSystem({
+    linkageKeys,
     database,
     masterKey: master.key,
     logger,

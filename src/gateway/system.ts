@@ -1,9 +1,15 @@
 import type { Logger } from 'pino';
-import { KeyRing } from '../crypto/index.js';
+import { type AgreedKey, KeyRing } from '../crypto/index.js';
 import type { Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { InsurerService, type NumberingPort } from '../intermediate/insurer/index.js';
-import { InProcessNumbering, NumberingWorker, PmhService } from '../pmh/index.js';
+import {
+  InProcessNumbering,
+  LookupService,
+  NumberingWorker,
+  PmhService,
+  READ_MODEL_SCOPE,
+} from '../pmh/index.js';
 import { type App, createApp } from './app.js';
 import { IntakeService } from './intake/index.js';
 
@@ -21,6 +27,8 @@ export interface SystemOptions {
   numberingBatchSize?: number;
   numberingRetry?: { baseMs: number; maxMs: number };
   numberingMaxAttempts?: number;
+  /** The linkage-key keys the hub accepts, by kid (agreed with the eligibility system). */
+  linkageKeys?: ReadonlyMap<string, AgreedKey>;
 }
 
 /** The running parts of one gateway process. */
@@ -32,6 +40,7 @@ export interface System {
   database: Database;
   insurer: InsurerService;
   numbering: NumberingWorker;
+  lookups: LookupService;
   /** Starts the background workers (intake, and numbering unless turned off). */
   start(options?: { numbering?: boolean }): void;
   /** Stops them after the work in hand. */
@@ -51,6 +60,9 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   const clock = options.clock ?? (() => new Date());
   await runMigrations(database);
   const keyRing = await KeyRing.open(database.db, options.masterKey);
+  // Keys used inside other transactions are loaded first: PGlite has one connection, so a
+  // key created from within a transaction would wait for that transaction forever.
+  await keyRing.forScope(READ_MODEL_SCOPE);
   const hub = new PmhService({ db: database.db, keyRing, clock });
   const intake = new IntakeService({
     db: database.db,
@@ -73,7 +85,9 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     ...(options.numberingRetry === undefined ? {} : { retry: options.numberingRetry }),
     ...(options.numberingMaxAttempts === undefined ? {} : { maxAttempts: options.numberingMaxAttempts }),
   });
-  const app = createApp({ database, hub, intake, logger });
+  const linkageKeys = options.linkageKeys ?? new Map<string, AgreedKey>();
+  const lookups = new LookupService({ db: database.db, keyRing, clock, linkageKeys: () => linkageKeys });
+  const app = createApp({ database, hub, intake, lookups, clock, logger });
   return {
     app,
     hub,
@@ -82,6 +96,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     database,
     insurer,
     numbering,
+    lookups,
     start(startOptions = {}) {
       intake.start();
       if (startOptions.numbering ?? true) numbering.start();

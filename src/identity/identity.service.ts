@@ -8,7 +8,14 @@ export const SCOPES = {
   register: 'register',
   read: 'read',
   myNumberView: 'my-number:view',
+  /** The online eligibility system: clinic lookups by linkage key. */
+  lookupClinic: 'lookup:clinic',
+  /** The My Number Portal: link pseudonyms and look up by them. */
+  portal: 'portal',
 } as const;
+
+/** The tenant and business of a service client (eligibility system, portal): no tenant at all. */
+export const SERVICE_TENANT = '-';
 
 /** One of {@link SCOPES}. */
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];

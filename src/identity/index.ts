@@ -5,5 +5,6 @@ export {
   type Principal,
   SCOPES,
   type Scope,
+  SERVICE_TENANT,
 } from './identity.service.js';
 export { apiClients } from './identity.tables.js';

@@ -5,6 +5,16 @@ export {
   pointerSegment,
   toFieldErrors,
 } from '../validation/index.js';
+export { FHIR_MEDIA_TYPE, toCoverageBundle } from './lookups/fhir.js';
+export { registerLookupRoutes } from './lookups/lookups.routes.js';
+export {
+  type LookupAnswer,
+  type LookupEntitlement,
+  lookupAnswerSchema,
+  lookupEntitlementSchema,
+} from './lookups/lookups.schemas.js';
+export { type LookupCaller, LookupService } from './lookups/lookups.service.js';
+export { READ_MODEL_SCOPE, refreshReadModel } from './lookups/read-model.js';
 export { CircuitBreaker, type CircuitState } from './numbering/circuit-breaker.js';
 export { InProcessNumbering } from './numbering/in-process.js';
 export {

@@ -11,6 +11,7 @@ import {
 import { hmac, type KeyRing } from '../crypto/index.js';
 import type { Db } from '../db/client.js';
 import { type FieldError, toFieldErrors } from '../validation/index.js';
+import { refreshReadModel } from './lookups/read-model.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
 import {
   type EntitlementChange,
@@ -228,6 +229,7 @@ export class PmhService implements PmhPort {
     const deletedSubjects: string[] = [];
     const results: RecordResult[] = [];
     const audit: AuditEntryInput[] = [];
+    const touched = new Set<string>();
 
     records.forEach((record, index) => {
       const idxKey = indexes[index]?.toString('base64') ?? '';
@@ -317,6 +319,9 @@ export class PmhService implements PmhPort {
         }
       }
       const subjectId = subject?.id ?? null;
+      if (subject?.row?.pmhId && outcome !== 'unchanged' && outcome !== 'not-found' && !subjectDeleted) {
+        touched.add(subject.id);
+      }
       results.push({ index, subjectId, outcome });
       const ref = submission.recordRefs?.[index];
       const detail: Record<string, unknown> = { outcome };
@@ -381,6 +386,7 @@ export class PmhService implements PmhPort {
     const toNumber: string[] = [];
     for (const s of byIndex.values()) if (s.reNumber) toNumber.push(s.id);
     await repo.enqueueNumbering(toNumber, now);
+    await refreshReadModel(tx, this.deps.keyRing, repo.tenantCode, [...touched]);
     await repo.updateEntitlements(changedEntitlements);
     await appendAudit(tx, repo.tenantCode, audit, now);
     return results;
@@ -476,6 +482,7 @@ export class PmhService implements PmhPort {
       await repo.updateEntitlement(target.id, set);
       Object.assign(target, set);
       await repo.updateSubject(subject.id, { updatedAt: now });
+      await refreshReadModel(tx, this.deps.keyRing, caller.tenantCode, [subject.id]);
       await appendAudit(
         tx,
         caller.tenantCode,
@@ -545,6 +552,7 @@ export class PmhService implements PmhPort {
         updatedAt: now,
       };
       await repo.updateSubject(subject.id, set);
+      await refreshReadModel(tx, this.deps.keyRing, caller.tenantCode, [subject.id]);
       await appendAudit(
         tx,
         caller.tenantCode,

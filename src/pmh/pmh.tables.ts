@@ -119,3 +119,44 @@ export const submissions = hubSchema.table(
   },
   (t) => [primaryKey({ columns: [t.tenantCode, t.idempotencyKey] })],
 );
+
+/**
+ * The read model clinics and the portal are answered from, keyed by PMH-ID across tenants
+ * (the one cross-tenant read the product has). It holds no 個人番号 and no basic information:
+ * only each entitlement's certificate face, sealed with the read-model key, and the flags and
+ * dates the lookup filters on.
+ */
+export const entitlementIndex = hubSchema.table(
+  'entitlement_index',
+  {
+    entitlementId: uuid('entitlement_id').primaryKey(),
+    pmhId: text('pmh_id').notNull(),
+    tenantCode: text('tenant_code').notNull(),
+    subjectId: uuid('subject_id')
+      .notNull()
+      .references(() => subjects.id, { onDelete: 'cascade' }),
+    sealed: bytea('sealed').notNull(),
+    isNotDisclosed: boolean('is_not_disclosed').notNull(),
+    viewingSuspended: boolean('viewing_suspended').notNull(),
+    validFrom: date('valid_from').notNull(),
+    validTo: date('valid_to'),
+    forcedExpiryDate: date('forced_expiry_date'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('entitlement_index_pmh_id').on(t.pmhId), index('entitlement_index_subject').on(t.subjectId)],
+);
+
+/** Linkage keys already used (their nonce), so each opens one lookup only — kept until they expire. */
+export const usedLinkageKeys = hubSchema.table('used_linkage_keys', {
+  jti: text('jti').primaryKey(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
+
+/** PMH仮名識別子: the portal's pseudonym for a person, mapped to the PMH-ID inside the hub only. */
+export const pseudonyms = hubSchema.table('pseudonyms', {
+  pseudonym: text('pseudonym').primaryKey(),
+  pmhId: text('pmh_id').notNull(),
+  /** HMAC of the card's certificate serial (not the serial itself). */
+  cardSerialDigest: bytea('card_serial_digest').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+});

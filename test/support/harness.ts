@@ -1,11 +1,12 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
 import postgres from 'postgres';
 import { afterAll, onTestFinished } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/gateway/http/logger.js';
+import { hubLinkageKeys } from '../../src/gateway/linkage-keys.js';
 import { buildSystem, type System, type SystemOptions } from '../../src/gateway/system.js';
-import { createClient, SCOPES, type Scope } from '../../src/identity/index.js';
+import { createClient, SCOPES, type Scope, SERVICE_TENANT } from '../../src/identity/index.js';
 import { withMunicipalityCheckDigit } from '../../src/japanese/index.js';
 import { ensureTenant } from '../../src/pmh/index.js';
 
@@ -17,6 +18,10 @@ export interface Harness {
   /** A fresh tenant with clients: `token` (register, read, my-number:view), `readOnly` (read), `noMyNumber` (register, read). */
   tenant(): Promise<TestTenant>;
   request(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** A service client (eligibility system, portal, …) with one scope. */
+  service(scope: Scope): Promise<string>;
+  /** The eligibility system's X25519 key and the hub's public key, as agreed for epoch '1'. */
+  linkage: { eligibilityPrivate: KeyObject; hubPublic: KeyObject; epoch: string };
 }
 
 export interface TestTenant {
@@ -71,7 +76,10 @@ export async function createHarness(
     },
   });
   const logger = createLogger('debug', sink);
+  const hubKey = generateKeyPairSync('x25519');
+  const eligibilityKey = generateKeyPairSync('x25519');
   const system = await buildSystem({
+    linkageKeys: hubLinkageKeys(hubKey.privateKey, [eligibilityKey.publicKey], ['1']),
     database,
     masterKey: randomBytes(32),
     logger,
@@ -108,6 +116,8 @@ export async function createHarness(
         noMyNumber: await client(municipalityCode, businessId, [SCOPES.register, SCOPES.read]),
       };
     },
+    linkage: { eligibilityPrivate: eligibilityKey.privateKey, hubPublic: hubKey.publicKey, epoch: '1' },
+    service: (scope) => client(SERVICE_TENANT, SERVICE_TENANT, [scope]),
     request(path, init = {}) {
       const { token, headers, ...rest } = init;
       const h = new Headers(headers);

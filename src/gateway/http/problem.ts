@@ -28,6 +28,11 @@ export const PROBLEMS = {
     title: 'この操作は許可されていません',
     detail: 'The method is not supported on this path.',
   },
+  'linkage-key-refused': {
+    status: 422,
+    title: '連携キーを確認できません',
+    detail: 'The linkage key is malformed, altered, expired, or already used; issue a new one.',
+  },
   conflict: {
     status: 409,
     title: '処理が競合しました',

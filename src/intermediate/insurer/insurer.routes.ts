@@ -32,6 +32,35 @@ const requestPmhIds = createRoute({
   },
 });
 
+const getEligibilityLink = createRoute({
+  method: 'get',
+  path: '/eligibility-links/{bindingNumber}',
+  operationId: 'getEligibilityLink',
+  tags: ['Insurer intermediate server'],
+  summary: 'The PMH-ID linked to a 紐付番号 (binding number), for the online eligibility system',
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: z.object({
+      bindingNumber: z
+        .string()
+        .regex(/^[A-Za-z0-9]{1,32}$/)
+        .openapi({ param: { name: 'bindingNumber', in: 'path' } }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'The link',
+      content: {
+        'application/json': {
+          schema: z.object({ bindingNumber: z.string(), pmhId: z.string() }).openapi('EligibilityLink'),
+        },
+      },
+    },
+    404: problemResponse('No PMH-ID for this binding number (yet)'),
+    ...COMMON_PROBLEMS,
+  },
+});
+
 function serviceAuth(token: string): MiddlewareHandler<GatewayEnv> {
   const expected = createHash('sha256').update(token).digest();
   return async (c, next) => {
@@ -57,6 +86,12 @@ export function registerInsurerRoutes(
       items: c.req.valid('json').items,
     });
     return c.json({ items }, 200);
+  });
+  app.openapi(getEligibilityLink, async (c) => {
+    const bindingNumber = c.req.valid('param').bindingNumber;
+    const pmhId = await deps.insurer.pmhIdForBinding(bindingNumber);
+    if (!pmhId) throw new Problem('not-found');
+    return c.json({ bindingNumber, pmhId }, 200);
   });
 }
 

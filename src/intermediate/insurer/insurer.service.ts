@@ -12,7 +12,7 @@ import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
 import type { Db } from '../../db/client.js';
 import { type BasicInfo, crossCheck } from './cross-check.js';
 import type { NumberingAnswerItem, NumberingOutcome, NumberingRequestItem } from './insurer.schemas.js';
-import { insuredPersons, numberingRequests } from './insurer.tables.js';
+import { eligibilityLinks, insuredPersons, numberingRequests } from './insurer.tables.js';
 import { newPmhId } from './pmh-id.js';
 
 /** The key scope and audit chain of the insurer intermediate server. */
@@ -195,6 +195,16 @@ export class InsurerService {
       await appendAudit(tx, INSURER_SCOPE, audit, now);
       return answer;
     });
+  }
+
+  /** The PMH-ID linked to a 紐付番号, as handed to the online eligibility system (seed ㉗). */
+  async pmhIdForBinding(bindingNumber: string): Promise<string | undefined> {
+    const [link] = await this.deps.db
+      .select({ pmhId: eligibilityLinks.pmhId })
+      .from(eligibilityLinks)
+      .where(eq(eligibilityLinks.bindingNumber, bindingNumber))
+      .limit(1);
+    return link?.pmhId;
   }
 }
 

@@ -26,12 +26,16 @@ export const insuredPersons = insurerSchema.table(
  * PMH-ID ↔ 紐付番号 links handed to the online eligibility system (seed ㉗); the lookups
  * issue consumes them.
  */
-export const eligibilityLinks = insurerSchema.table('eligibility_links', {
-  pmhId: text('pmh_id').primaryKey(),
-  bindingNumber: text('binding_number').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
-  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
-});
+export const eligibilityLinks = insurerSchema.table(
+  'eligibility_links',
+  {
+    pmhId: text('pmh_id').primaryKey(),
+    bindingNumber: text('binding_number').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [index('eligibility_links_binding').on(t.bindingNumber)],
+);
 
 /** Answers to numbering requests by idempotency key: a retried batch never assigns twice. */
 export const numberingRequests = insurerSchema.table('numbering_requests', {

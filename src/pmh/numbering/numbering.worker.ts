@@ -11,6 +11,7 @@ import {
   NumberingProtocolError,
   type NumberingRequestItem,
 } from '../../intermediate/insurer/index.js';
+import { refreshReadModel } from '../lookups/read-model.js';
 import type { SubjectSecret } from '../pmh.repository.js';
 import { type NumberingStatus, numberingQueue, subjects } from '../pmh.tables.js';
 
@@ -257,6 +258,7 @@ export class NumberingWorker {
         sql`t.tenant_code = ${batch.tenantCode}`,
       );
       await tx.delete(numberingQueue).where(eq(numberingQueue.batchId, batch.batchId));
+      await refreshReadModel(tx, this.deps.keyRing, batch.tenantCode, ids);
       await appendAudit(tx, batch.tenantCode, audit, now);
     });
   }

@@ -1,0 +1,1 @@
+CREATE INDEX "eligibility_links_binding" ON "insurer"."eligibility_links" USING btree ("binding_number");

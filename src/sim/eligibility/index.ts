@@ -1,0 +1,7 @@
+export {
+  bindingNumberForCard,
+  type ClinicResult,
+  cardSerialFor,
+  type EligibilityOptions,
+  EligibilitySystem,
+} from './eligibility.js';

@@ -1,0 +1,1 @@
+export { filePortalStore, memoryPortalStore, Portal, type PortalStore } from './portal.js';
