@@ -88,6 +88,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   const linkageKeys = options.linkageKeys ?? new Map<string, AgreedKey>();
   const lookups = new LookupService({ db: database.db, keyRing, clock, linkageKeys: () => linkageKeys });
   const app = createApp({ database, hub, intake, lookups, clock, logger });
+  let purge: NodeJS.Timeout | undefined;
   return {
     app,
     hub,
@@ -100,8 +101,18 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     start(startOptions = {}) {
       intake.start();
       if (startOptions.numbering ?? true) numbering.start();
+      purge ??= setInterval(() => {
+        lookups
+          .purgeExpiredKeys()
+          .catch((err: unknown) =>
+            logger.warn({ err: { name: (err as Error).name } }, 'purge of used linkage keys failed'),
+          );
+      }, 5 * 60_000);
+      purge.unref();
     },
     async stop() {
+      if (purge) clearInterval(purge);
+      purge = undefined;
       await Promise.all([intake.stop(), numbering.stop()]);
     },
   };
