@@ -5,6 +5,7 @@ import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '..
 import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
 import { bulkInsert } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
+import { PollingLoop } from '../../db/polling-loop.js';
 import type { Principal } from '../../identity/index.js';
 import {
   FIELD_CODES,
@@ -103,13 +104,25 @@ function rowRef(fileId: string, rowNo: number): string {
 export class IntakeService {
   readonly #instanceId: string;
   readonly #leaseMs: number;
-  #running = false;
-  #wake: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #loop: PollingLoop;
+  #started = false;
 
   constructor(private readonly deps: IntakeDeps) {
     this.#instanceId = deps.instanceId ?? `intake-${randomUUID()}`;
     this.#leaseMs = deps.leaseMs ?? 30_000;
+    this.#loop = new PollingLoop({
+      step: () => this.processNext(),
+      onError: (err) =>
+        deps.logger.error(
+          { err: { name: (err as Error).name, code: (err as { code?: string }).code } },
+          'intake worker error',
+        ),
+    });
+  }
+
+  /** True when the background loop was started and is being stopped (a direct `processNext` runs on). */
+  #stopping(): boolean {
+    return this.#started && !this.#loop.running;
   }
 
   /**
@@ -245,7 +258,7 @@ export class IntakeService {
       await abandon().catch(() => {});
       throw err;
     }
-    this.#wake?.();
+    this.#loop.nudge();
     const view = await this.get(principal, id, { onlyRejected: false, after: 0, limit: 0 });
     if (!view) throw new Error('stored linkage file vanished');
     return { ok: true, view };
@@ -343,40 +356,13 @@ export class IntakeService {
 
   /** Starts the background worker. */
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#started = true;
+    this.#loop.start();
   }
 
   /** Stops the worker after the batch in hand; the cursor makes the rest resumable. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.#wake?.();
-    await this.#loop;
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      let worked = false;
-      try {
-        worked = await this.processNext();
-      } catch (err) {
-        this.deps.logger.error(
-          { err: { name: (err as Error).name, code: (err as { code?: string }).code } },
-          'intake worker error',
-        );
-      }
-      if (!worked && this.#running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 500);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wake = undefined;
-      }
-    }
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Claims the next file (upload order per tenant) and processes it to the end. */
@@ -490,7 +476,7 @@ export class IntakeService {
       if (batch.length >= this.deps.batchSize) {
         await flush(batch, header);
         batch = [];
-        if (!this.#running && this.#loop) return settle();
+        if (this.#stopping()) return settle();
         // PGlite runs on this thread: let queued requests reach the database between batches.
         await new Promise((resolve) => setImmediate(resolve));
       }

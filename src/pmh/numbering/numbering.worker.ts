@@ -5,6 +5,7 @@ import { AUDIT_ACTIONS, type AuditEntryInput, appendAudit, lockAuditChain } from
 import { type KeyRing, openJson } from '../../crypto/index.js';
 import { bulkUpdate } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
+import { PollingLoop } from '../../db/polling-loop.js';
 import {
   type NumberingAnswerItem,
   type NumberingPort,
@@ -58,9 +59,7 @@ const STATUS_BY_OUTCOME: Record<NumberingAnswerItem['outcome'], NumberingStatus>
  * worker.start();
  */
 export class NumberingWorker {
-  #running = false;
-  #loop: Promise<void> | undefined;
-  readonly #wakers = new Set<() => void>();
+  readonly #loop: PollingLoop;
   readonly #batchSize: number;
   readonly #maxAttempts: number;
   readonly #retry: { baseMs: number; maxMs: number };
@@ -71,51 +70,26 @@ export class NumberingWorker {
     this.#maxAttempts = deps.maxAttempts ?? 8;
     this.#retry = deps.retry ?? { baseMs: 1000, maxMs: 60_000 };
     this.#leaseMs = deps.leaseMs ?? 60_000;
+    this.#loop = new PollingLoop({
+      step: () => this.processNext(),
+      concurrency: deps.concurrency ?? 2,
+      onError: (err) => deps.logger.error({ err: { name: (err as Error).name } }, 'numbering worker error'),
+    });
   }
 
-  /** Starts the background loop. */
+  /** Starts the background loops. */
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = Promise.all(Array.from({ length: this.deps.concurrency ?? 2 }, () => this.#run())).then(
-      () => {},
-    );
+    this.#loop.start();
   }
 
-  /** Stops after the batch in hand. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.nudge();
-    await this.#loop;
+  /** Stops after the batches in hand. */
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Wakes the loops (after a registration queued subjects). */
   nudge(): void {
-    for (const wake of this.#wakers) wake();
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      let worked = false;
-      try {
-        worked = await this.processNext();
-      } catch (err) {
-        this.deps.logger.error({ err: { name: (err as Error).name } }, 'numbering worker error');
-      }
-      if (!worked && this.#running) {
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            this.#wakers.delete(wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, 500);
-          this.#wakers.add(wake);
-        });
-      } else {
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    this.#loop.nudge();
   }
 
   /** Claims one due batch and numbers it. False when nothing is due. */
