@@ -7,7 +7,7 @@ import { createRouter, type GatewayEnv } from './http/context.js';
 import { DOCS_HTML } from './http/docs-page.js';
 import { installProblemHandling } from './http/errors.js';
 import { bearerAuth, requestContext } from './http/middleware.js';
-import { PROBLEM_MEDIA_TYPE, PROBLEMS, Problem, type ProblemCode, problemBody } from './http/problem.js';
+import { PROBLEMS, Problem, type ProblemCode } from './http/problem.js';
 import type { IntakeService } from './intake/index.js';
 import { registerIntakeRoutes } from './intake/intake.routes.js';
 import { registerRegistrationRoutes } from './registration/registration.routes.js';

@@ -46,7 +46,9 @@ export class LookupCommitter {
       const batch = this.#queue.splice(0, this.deps.maxBatch ?? 500);
       try {
         const outcomes = await this.#write(batch);
-        batch.forEach((p, i) => p.resolve(outcomes[i] ?? 'replayed'));
+        batch.forEach((p, i) => {
+          p.resolve(outcomes[i] ?? 'replayed');
+        });
       } catch (err) {
         for (const p of batch) p.reject(err);
       }
