@@ -6,6 +6,7 @@ import { loadOrCreateMasterKey, MasterKeyError } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
 import { CircuitBreaker, createInsurerDispatcher, InsurerHttpClient } from '../pmh/index.js';
+import { createSimulatorPages, demoSimulators } from '../sim/demo/index.js';
 import { loadOrCreateSecret, seedDemo, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
 import { createPublicKey, demoKeyFiles, hubLinkageKeys, loadOrCreateX25519 } from './linkage-keys.js';
@@ -52,6 +53,17 @@ async function main(): Promise<void> {
     numberingMaxAttempts: env.NUMBERING_MAX_ATTEMPTS,
   });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
+  const insurerApp = createInsurerApp({ insurer: system.insurer, token: insurerToken, logger });
+  if (demo) {
+    const sims = demoSimulators({
+      dataDir: env.DATA_DIR,
+      hub: (p, init) => Promise.resolve(system.app.request(p, init)),
+      insurer: (p, init) => Promise.resolve(insurerApp.request(p, init)),
+      insurerToken,
+      ...(env.LINKAGE_KEY_EPOCHS[0] ? { epoch: env.LINKAGE_KEY_EPOCHS[0] } : {}),
+    });
+    system.app.route('/sim', createSimulatorPages(sims));
+  }
   if (env.DEMO && env.DEMO_INSURED > 0) {
     const added = await seedDemoInsured(system.insurer, env.DEMO_INSURED);
     if (added > 0) logger.info({ added }, 'loaded demo insured persons into the insurer intermediate server');
@@ -60,7 +72,7 @@ async function main(): Promise<void> {
   const insurerServer =
     env.INSURER_PORT > 0
       ? serve({
-          fetch: createInsurerApp({ insurer: system.insurer, token: insurerToken, logger }).fetch,
+          fetch: insurerApp.fetch,
           port: env.INSURER_PORT,
           hostname: env.HOST,
         })
@@ -84,6 +96,9 @@ async function main(): Promise<void> {
     ];
     if (demo) {
       lines.push(`  demo tokens     ${demo.file}`);
+      lines.push(
+        `  clinic, portal  ${base}/sim/clinic   ${base}/sim/portal  (simulated terminal and My Number Portal)`,
+      );
       lines.push(`  try: npm run sim:case-system -- --subjects 1000 --encoding cp932`);
     }
     process.stdout.write(`${lines.join('\n')}\n\n`);
