@@ -75,7 +75,7 @@ try {
   const gatewayUrl = await freshDatabase('bench_gateway');
   const dataDir = path.join(dir, 'data');
   const port = 45000 + Math.floor(Math.random() * 5000);
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  execFileSync('npm', ['run', '--silent', 'build'], {
     stdio: 'inherit',
   });
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);

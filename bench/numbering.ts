@@ -65,7 +65,7 @@ async function stop(child: ReturnType<typeof spawn>): Promise<void> {
 
 const dir = await mkdtemp(path.join(tmpdir(), 'bench-numbering-'));
 try {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  execFileSync('npm', ['run', '--silent', 'build'], {
     stdio: 'inherit',
   });
   const insurerDb = await freshDatabase('bench_insurer');

@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = {
   portalPseudonymLinked: 'lookup.pseudonym-linked',
   linkageKeyReplayed: 'lookup.linkage-key-replayed',
   linkageKeyRefused: 'lookup.linkage-key-refused',
+  permitListLoaded: 'permit-list.load',
+  permitListReplaced: 'permit-list.replace',
 } as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { appliedMigrationCount } from '../db/migrate.js';
+import { type PermitListStore, registerPermitListRoutes } from '../permit-list/index.js';
 import { type LookupService, type PmhPort, registerHubRoutes, registerLookupRoutes } from '../pmh/index.js';
 import { createRouter, type GatewayEnv } from './http/context.js';
 import { DOCS_HTML } from './http/docs-page.js';
@@ -18,6 +19,7 @@ export interface AppDeps {
   hub: PmhPort;
   intake: IntakeService;
   lookups: LookupService;
+  permitList: PermitListStore;
   clock: () => Date;
   logger: Logger;
   version?: string;
@@ -75,6 +77,11 @@ export function createApp(deps: AppDeps) {
   registerHubRoutes(pmh, { hub: deps.hub });
   registerLookupRoutes(pmh, { lookups: deps.lookups, clock: deps.clock });
   app.route('/pmh/v1', pmh);
+
+  const exchange = createRouter();
+  exchange.use('*', bearerAuth(deps.database.db));
+  registerPermitListRoutes(exchange, { permitList: deps.permitList });
+  app.route('/exchange/v1', exchange);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

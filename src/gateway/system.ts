@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
+import { AUDIT_ACTIONS, appendAudit } from '../audit/index.js';
 import { type AgreedKey, KeyRing } from '../crypto/index.js';
 import type { Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { InsurerService, type NumberingPort } from '../intermediate/insurer/index.js';
+import { loadPermitListFile, PermitListStore, SHIPPED_PERMIT_LIST_URL } from '../permit-list/index.js';
 import {
   InProcessNumbering,
   LookupService,
@@ -12,6 +14,9 @@ import {
 } from '../pmh/index.js';
 import { type App, createApp } from './app.js';
 import { IntakeService } from './intake/index.js';
+
+/** The audit chain of permit-list changes. */
+export const PERMIT_LIST_AUDIT_CHAIN = 'permit-list';
 
 /** Options of {@link buildSystem}. */
 export interface SystemOptions {
@@ -29,6 +34,8 @@ export interface SystemOptions {
   numberingMaxAttempts?: number;
   /** The linkage-key keys the hub accepts, by kid (agreed with the eligibility system). */
   linkageKeys?: ReadonlyMap<string, AgreedKey>;
+  /** The permit-list file to start with; the shipped one by default. */
+  permitListFile?: string | URL;
 }
 
 /** The running parts of one gateway process. */
@@ -41,6 +48,7 @@ export interface System {
   insurer: InsurerService;
   numbering: NumberingWorker;
   lookups: LookupService;
+  permitList: PermitListStore;
   /** Starts the background workers (intake, and numbering unless turned off). */
   start(options?: { numbering?: boolean }): void;
   /** Stops them after the work in hand. */
@@ -87,7 +95,29 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   });
   const linkageKeys = options.linkageKeys ?? new Map<string, AgreedKey>();
   const lookups = new LookupService({ db: database.db, keyRing, clock, linkageKeys: () => linkageKeys });
-  const app = createApp({ database, hub, intake, lookups, clock, logger });
+  const permitList = new PermitListStore({
+    now: clock,
+    onChange: (change) =>
+      database.db.transaction((tx) =>
+        appendAudit(
+          tx,
+          PERMIT_LIST_AUDIT_CHAIN,
+          [
+            {
+              actor: { kind: 'user', id: change.operator },
+              action:
+                change.action === 'permit-list.load'
+                  ? AUDIT_ACTIONS.permitListLoaded
+                  : AUDIT_ACTIONS.permitListReplaced,
+              detail: { previous: change.previous, current: change.current },
+            },
+          ],
+          clock(),
+        ),
+      ),
+  });
+  await permitList.load(await loadPermitListFile(options.permitListFile ?? SHIPPED_PERMIT_LIST_URL));
+  const app = createApp({ database, hub, intake, lookups, permitList, clock, logger });
   let purge: NodeJS.Timeout | undefined;
   return {
     app,
@@ -98,6 +128,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     insurer,
     numbering,
     lookups,
+    permitList,
     start(startOptions = {}) {
       intake.start();
       if (startOptions.numbering ?? true) numbering.start();

@@ -12,6 +12,8 @@ export const SCOPES = {
   lookupClinic: 'lookup:clinic',
   /** The My Number Portal: link pseudonyms and look up by them. */
   portal: 'portal',
+  /** Operators of the exchange: read and replace the permit list. */
+  permitListAdmin: 'permit-list:admin',
 } as const;
 
 /** The tenant and business of a service client (eligibility system, portal): no tenant at all. */

@@ -19,6 +19,7 @@ export {
   type PermitQuery,
   type PermitRefused,
 } from './decide.js';
+export { registerPermitListRoutes } from './permit-list.routes.js';
 export {
   AGENCY_CLASS_PREFIX,
   AGENCY_KINDS,

@@ -57,6 +57,8 @@ const SAMPLES: Record<string, { body?: string; contentType?: string; query?: str
     contentType: 'application/json',
   },
   lookupByPseudonym: {},
+  getPermitList: {},
+  replacePermitList: { body: JSON.stringify({ version: 'x' }), contentType: 'application/json' },
 };
 
 /** Path parameters that name a tenant's own resource (service operations have none). */
