@@ -31,6 +31,14 @@ export const AUDIT_ACTIONS = {
   linkageKeyRefused: 'lookup.linkage-key-refused',
   permitListLoaded: 'permit-list.load',
   permitListReplaced: 'permit-list.replace',
+  replicasRegistered: 'exchange.replicas-registered',
+  inquiryRefused: 'exchange.inquiry-refused',
+  inquiryPermitted: 'exchange.inquiry-permitted',
+  inquiryAnswered: 'exchange.inquiry-answered',
+  inquiryHeld: 'exchange.inquiry-held',
+  inquiryReleased: 'exchange.inquiry-released',
+  inquiryRefusedByProvider: 'exchange.inquiry-refused-by-provider',
+  inquiryResultsPurged: 'exchange.inquiry-results-purged',
 } as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

@@ -9,3 +9,18 @@ export {
   openLinkageKey,
   sealLinkageKey,
 } from './linkage-key.js';
+export {
+  type CertificateAndKey,
+  type CertificateRefusal,
+  type CertificateUsage,
+  type CertificateVerdict,
+  certificateFingerprint,
+  createPrivateCa,
+  type IssueCertificateOptions,
+  issueCertificate,
+  openSealed,
+  PkiError,
+  type SealedForRecipient,
+  sealFor,
+  verifyCertificate,
+} from './pki.js';

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { appliedMigrationCount } from '../db/migrate.js';
+import { type ExchangeService, type Relay, registerExchangeRoutes } from '../intermediate/agency/index.js';
 import { type PermitListStore, registerPermitListRoutes } from '../permit-list/index.js';
 import { type LookupService, type PmhPort, registerHubRoutes, registerLookupRoutes } from '../pmh/index.js';
 import { createRouter, type GatewayEnv } from './http/context.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   intake: IntakeService;
   lookups: LookupService;
   permitList: PermitListStore;
+  exchange: ExchangeService;
+  relay: Relay;
   clock: () => Date;
   logger: Logger;
   version?: string;
@@ -81,6 +84,7 @@ export function createApp(deps: AppDeps) {
   const exchange = createRouter();
   exchange.use('*', bearerAuth(deps.database.db));
   registerPermitListRoutes(exchange, { permitList: deps.permitList });
+  registerExchangeRoutes(exchange, { exchange: deps.exchange, relay: deps.relay });
   app.route('/exchange/v1', exchange);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

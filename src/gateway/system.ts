@@ -3,6 +3,7 @@ import { AUDIT_ACTIONS, appendAudit } from '../audit/index.js';
 import { type AgreedKey, KeyRing } from '../crypto/index.js';
 import type { Database } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
+import { ExchangeService, Relay } from '../intermediate/agency/index.js';
 import { InsurerService, type NumberingPort } from '../intermediate/insurer/index.js';
 import { loadPermitListFile, PermitListStore, SHIPPED_PERMIT_LIST_URL } from '../permit-list/index.js';
 import {
@@ -36,6 +37,8 @@ export interface SystemOptions {
   linkageKeys?: ReadonlyMap<string, AgreedKey>;
   /** The permit-list file to start with; the shipped one by default. */
   permitListFile?: string | URL;
+  /** How long inquiry results are kept after completion (seed Ⅲ.6); 30 days by default. */
+  inquiryRetentionMs?: number;
 }
 
 /** The running parts of one gateway process. */
@@ -49,6 +52,7 @@ export interface System {
   numbering: NumberingWorker;
   lookups: LookupService;
   permitList: PermitListStore;
+  exchange: ExchangeService;
   /** Starts the background workers (intake, and numbering unless turned off). */
   start(options?: { numbering?: boolean }): void;
   /** Stops them after the work in hand. */
@@ -117,8 +121,18 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
       ),
   });
   await permitList.load(await loadPermitListFile(options.permitListFile ?? SHIPPED_PERMIT_LIST_URL));
-  const app = createApp({ database, hub, intake, lookups, permitList, clock, logger });
+  const exchange = new ExchangeService({
+    db: database.db,
+    keyRing,
+    permitList,
+    clock,
+    master: options.masterKey,
+  });
+  const relay = new Relay({ exchange, permitList });
+  const retentionMs = options.inquiryRetentionMs ?? 30 * 24 * 3600_000;
+  const app = createApp({ database, hub, intake, lookups, permitList, exchange, relay, clock, logger });
   let purge: NodeJS.Timeout | undefined;
+  let retention: NodeJS.Timeout | undefined;
   return {
     app,
     hub,
@@ -129,6 +143,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     numbering,
     lookups,
     permitList,
+    exchange,
     start(startOptions = {}) {
       intake.start();
       if (startOptions.numbering ?? true) numbering.start();
@@ -140,10 +155,20 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
           );
       }, 5 * 60_000);
       purge.unref();
+      retention ??= setInterval(() => {
+        exchange
+          .purgeResults(retentionMs)
+          .catch((err: unknown) =>
+            logger.warn({ err: { name: (err as Error).name } }, 'purge of inquiry results failed'),
+          );
+      }, 3600_000);
+      retention.unref();
     },
     async stop() {
       if (purge) clearInterval(purge);
+      if (retention) clearInterval(retention);
       purge = undefined;
+      retention = undefined;
       await Promise.all([intake.stop(), numbering.stop()]);
     },
   };

@@ -14,6 +14,12 @@ export const SCOPES = {
   portal: 'portal',
   /** Operators of the exchange: read and replace the permit list. */
   permitListAdmin: 'permit-list:admin',
+  /** A providing agency's case system: register replicas through the relay. */
+  replicaRegister: 'replica:register',
+  /** A requesting agency: issue its provision codes, inquire, read its results. */
+  exchangeInquire: 'exchange:inquire',
+  /** A providing agency's staff: re-check and release or refuse held answers. */
+  release: 'release',
 } as const;
 
 /** The tenant and business of a service client (eligibility system, portal): no tenant at all. */

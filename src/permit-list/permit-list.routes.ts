@@ -96,12 +96,10 @@ export function registerPermitListRoutes(app: Router, deps: { permitList: Permit
       if (outcome.reason === 'same-version') throw new Problem('conflict');
       throw new Problem(
         'validation-failed',
-        outcome.issues
-          .slice(0, 100)
-          .map((issue) => ({
-            pointer: `/${issue.split(':')[0]?.replace(/\./g, '/') ?? ''}`,
-            code: 'invalid-format' as const,
-          })),
+        outcome.issues.slice(0, 100).map((issue) => ({
+          pointer: `/${issue.split(':')[0]?.replace(/\./g, '/') ?? ''}`,
+          code: 'invalid-format' as const,
+        })),
       );
     }
     return c.json({ previous: outcome.previous, current: outcome.current }, 200);

@@ -58,6 +58,30 @@ const SAMPLES: Record<string, { body?: string; contentType?: string; query?: str
   },
   lookupByPseudonym: {},
   getPermitList: {},
+  registerReplicas: {
+    body: JSON.stringify({
+      procedure: 'public-assistance',
+      records: [{ myNumber: record().myNumber, items: { 'jsi.certificate': 'x' } }],
+    }),
+    contentType: 'application/json',
+  },
+  issueProvisionCode: {
+    body: JSON.stringify({ myNumber: record().myNumber }),
+    contentType: 'application/json',
+  },
+  submitInquiry: {
+    body: JSON.stringify({
+      providerId: '130001',
+      procedure: 'public-assistance',
+      provisionCode: 'X',
+      items: ['jsi.certificate'],
+    }),
+    contentType: 'application/json',
+  },
+  getInquiryResult: {},
+  listPendingReleases: {},
+  releaseAnswer: {},
+  refuseAnswer: { body: JSON.stringify({ reason: 'r' }), contentType: 'application/json' },
   replacePermitList: { body: JSON.stringify({ version: 'x' }), contentType: 'application/json' },
 };
 
@@ -88,6 +112,7 @@ async function ownedIds(token: string) {
     entitlementId: subject.entitlements[0]?.entitlementId ?? '',
     linkageFileId,
     pseudonym: 'q'.repeat(32),
+    inquiryId: '00000000-0000-4000-8000-000000000000',
   };
 }
 

@@ -33,6 +33,12 @@ export const PROBLEMS = {
     title: '連携キーを確認できません',
     detail: 'The linkage key is malformed, altered, expired, or already used; issue a new one.',
   },
+  'inquiry-not-permitted': {
+    status: 403,
+    title: '照会は許可されていません',
+    detail:
+      'The permit list does not allow this inquiry; errors[0].code says why. Nothing was sent to the provider.',
+  },
   conflict: {
     status: 409,
     title: '処理が競合しました',

@@ -1,0 +1,281 @@
+import { describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../../src/audit/index.js';
+import {
+  createPrivateCa,
+  issueCertificate,
+  openSealed,
+  type SealedForRecipient,
+} from '../../../src/crypto/index.js';
+import { queryRows, sql } from '../../../src/db/client.js';
+import { createClient, SCOPES, type Scope } from '../../../src/identity/index.js';
+import { EXCHANGE_AUDIT_CHAIN } from '../../../src/intermediate/agency/index.js';
+import { myNumber } from '../../fixtures/records.js';
+import { createHarness } from '../../support/harness.js';
+
+let now = new Date('2025-09-01T09:00:00Z');
+const h = await createHarness({ clock: () => now });
+const ca = createPrivateCa({ commonName: 'test exchange CA' });
+const TOKYO = '130001';
+const CHIYODA = '131016';
+const KANAGAWA = '140007';
+const certs = Object.fromEntries(
+  [TOKYO, CHIYODA, KANAGAWA].map((id) => [
+    id,
+    issueCertificate(ca, { commonName: `agency ${id}`, usage: 'agency' }),
+  ]),
+);
+for (const id of [TOKYO, CHIYODA, KANAGAWA]) {
+  await h.system.exchange.registerAgency({ agencyId: id, name: id, certPem: certs[id]?.certPem ?? '' });
+}
+const token = async (agencyId: string, scope: Scope) =>
+  (
+    await createClient(h.database.db, {
+      name: `${agencyId} ${scope}`,
+      tenantCode: agencyId,
+      businessId: 'exchange',
+      scopes: [scope],
+    })
+  ).token;
+const tokyoCase = await token(TOKYO, SCOPES.replicaRegister);
+const tokyoStaff = await token(TOKYO, SCOPES.release);
+const chiyoda = await token(CHIYODA, SCOPES.exchangeInquire);
+const kanagawa = await token(KANAGAWA, SCOPES.exchangeInquire);
+
+function post(path: string, tokenValue: string, body: unknown, headers: Record<string, string> = {}) {
+  return h.request(`/exchange/v1${path}`, {
+    method: 'POST',
+    token: tokenValue,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function personWithReplicas(procedure = 'public-assistance', items: Record<string, string> = {}) {
+  const mn = myNumber();
+  const res = await post(
+    '/replicas',
+    tokyoCase,
+    {
+      procedure,
+      records: [
+        {
+          myNumber: mn,
+          items: {
+            'jsi.certificate': '21130018/9603283 2025-04-01..2026-03-31',
+            ...(procedure === 'public-assistance' ? { 'jsi.income-segment': '低所得2' } : {}),
+            ...items,
+          },
+        },
+      ],
+    },
+    { 'x-request-id': 'case-system-req-1' },
+  );
+  expect(res.status, await res.clone().text()).toBe(200);
+  expect(await res.json()).toEqual({ requestId: 'case-system-req-1', stored: 1 });
+  return mn;
+}
+
+async function codeFor(tokenValue: string, mn: string): Promise<string> {
+  return (
+    (await (await post('/provision-codes', tokenValue, { myNumber: mn })).json()) as { provisionCode: string }
+  ).provisionCode;
+}
+
+interface Inquiry {
+  inquiryId: string;
+  status: string;
+  answer?: SealedForRecipient;
+  provisionPermit?: { route: { from: string; to: string } };
+}
+
+function open(agencyId: string, inquiry: Inquiry) {
+  return JSON.parse(
+    openSealed(
+      certs[agencyId]?.keyPem ?? '',
+      inquiry.answer as SealedForRecipient,
+      `inquiry:${inquiry.inquiryId}`,
+    ).toString(),
+  ) as {
+    items: Record<string, string | null>;
+  };
+}
+
+describe('the relay', () => {
+  it('passes replicas on, echoes the caller’s request id, and keeps nothing in clear', async () => {
+    const mn = await personWithReplicas();
+    const tables = await queryRows<{ table_name: string }>(
+      h.database.db,
+      sql`select table_name from information_schema.tables where table_schema = 'agency'`,
+    );
+    expect(tables.map((t) => t.table_name).sort()).toEqual([
+      'agencies',
+      'inquiries',
+      'provision_codes',
+      'replicas',
+    ]);
+    const rows = await queryRows<{ j: string }>(
+      h.database.db,
+      sql`select row_to_json(r)::text as j from agency.replicas r`,
+    );
+    expect(rows.map((r) => r.j).join('')).not.toContain('低所得2');
+    expect(rows.map((r) => r.j).join('')).not.toContain(mn);
+  });
+
+  it('refuses items the caller does not provide under the procedure', async () => {
+    const res = await post('/replicas', tokyoCase, {
+      procedure: 'public-assistance',
+      records: [{ myNumber: myNumber(), items: { 'ins.insurer': 'x' } }],
+    });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('inquiries', () => {
+  it('answers a permitted inquiry automatically, readable only by the requester', async () => {
+    const mn = await personWithReplicas();
+    const res = await post('/inquiries', kanagawa, {
+      providerId: TOKYO,
+      procedure: 'public-assistance',
+      provisionCode: await codeFor(kanagawa, mn),
+      items: ['jsi.certificate', 'jsi.income-segment'],
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const inquiry = (await res.json()) as Inquiry;
+    expect(inquiry.status).toBe('answered');
+    expect(inquiry.provisionPermit?.route).toEqual({ from: TOKYO, to: KANAGAWA });
+    expect(open(KANAGAWA, inquiry).items['jsi.income-segment']).toBe('低所得2');
+    expect(() => open(TOKYO, inquiry), 'the provider or the exchange cannot read it').toThrow();
+    expect(JSON.stringify(inquiry)).not.toContain('低所得2');
+  });
+
+  it('refuses what the permit list does not allow, with the reason, and sends nothing', async () => {
+    const mn = await personWithReplicas();
+    const code = await codeFor(kanagawa, mn);
+    const wrongProcedure = await post('/inquiries', kanagawa, {
+      providerId: TOKYO,
+      procedure: 'disaster-victim-ledger',
+      provisionCode: code,
+      items: ['jsi.certificate'],
+    });
+    expect(wrongProcedure.status).toBe(403);
+    expect(((await wrongProcedure.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe(
+      'procedure-not-permitted',
+    );
+    const wrongItem = await post('/inquiries', kanagawa, {
+      providerId: TOKYO,
+      procedure: 'public-assistance',
+      provisionCode: code,
+      items: ['jsi.disability-icd'],
+    });
+    const body = (await wrongItem.json()) as { errors: { code: string }[] };
+    expect(body.errors[0]?.code).toBe('item-not-permitted');
+    const refused = await queryRows<{ n: number }>(
+      h.database.db,
+      sql`select count(*)::int as n from agency.inquiries where status = 'refused' and answer is not null`,
+    );
+    expect(refused[0]?.n, 'a refused inquiry carries no answer').toBe(0);
+  });
+
+  it('holds a sensitive item until the provider’s staff release it, then delivers it', async () => {
+    const mn = await personWithReplicas('disaster-victim-ledger', { 'jsi.disability-icd': 'F32.1' });
+    const res = await post('/inquiries', chiyoda, {
+      providerId: TOKYO,
+      procedure: 'disaster-victim-ledger',
+      provisionCode: await codeFor(chiyoda, mn),
+      items: ['jsi.certificate', 'jsi.disability-icd'],
+    });
+    const held = (await res.json()) as Inquiry;
+    expect(held.status).toBe('awaiting-release');
+    expect(held.answer).toBeUndefined();
+    const pending = (await (await h.request('/exchange/v1/releases', { token: tokyoStaff })).json()) as {
+      pending: { inquiryId: string; heldItems: string[]; content: Record<string, string> }[];
+    };
+    const mine = pending.pending.find((p) => p.inquiryId === held.inquiryId);
+    expect(mine?.heldItems).toEqual(['jsi.disability-icd']);
+    expect(mine?.content['jsi.disability-icd'], 'staff re-check the content').toBe('F32.1');
+    const released = await post(
+      `/releases/${held.inquiryId}/release`,
+      tokyoStaff,
+      {},
+      { 'x-operator': 'sato' },
+    );
+    expect(released.status).toBe(200);
+    const result = (await (
+      await h.request(`/exchange/v1/inquiries/${held.inquiryId}`, { token: chiyoda })
+    ).json()) as Inquiry;
+    expect(result.status).toBe('answered');
+    expect(open(CHIYODA, result).items['jsi.disability-icd']).toBe('F32.1');
+    const audit = await queryRows<{ actor_id: string }>(
+      h.database.db,
+      sql`select actor_id from audit.entries where tenant_code = ${EXCHANGE_AUDIT_CHAIN} and action = 'exchange.inquiry-released'`,
+    );
+    expect(
+      audit.some((a) => a.actor_id.endsWith('/sato')),
+      'the releasing operator is recorded',
+    ).toBe(true);
+  });
+
+  it('lets staff refuse a held answer, recording why, and delivers nothing', async () => {
+    const mn = await personWithReplicas('disaster-victim-ledger', { 'jsi.disability-icd': 'F20.0' });
+    const held = (await (
+      await post('/inquiries', chiyoda, {
+        providerId: TOKYO,
+        procedure: 'disaster-victim-ledger',
+        provisionCode: await codeFor(chiyoda, mn),
+        items: ['jsi.disability-icd'],
+      })
+    ).json()) as Inquiry;
+    const refused = await post(
+      `/releases/${held.inquiryId}/refuse`,
+      tokyoStaff,
+      { reason: '本人の同意が確認できない' },
+      { 'x-operator': 'suzuki' },
+    );
+    const body = (await refused.json()) as Inquiry;
+    expect(body.status).toBe('refused-by-provider');
+    expect(body.answer).toBeUndefined();
+  });
+
+  it('does not show one agency another agency’s inquiry', async () => {
+    const mn = await personWithReplicas();
+    const inquiry = (await (
+      await post('/inquiries', kanagawa, {
+        providerId: TOKYO,
+        procedure: 'public-assistance',
+        provisionCode: await codeFor(kanagawa, mn),
+        items: ['jsi.certificate'],
+      })
+    ).json()) as Inquiry;
+    expect((await h.request(`/exchange/v1/inquiries/${inquiry.inquiryId}`, { token: chiyoda })).status).toBe(
+      404,
+    );
+  });
+
+  it('gives two agencies codes for the same person that share nothing', async () => {
+    const mn = myNumber();
+    const a = await codeFor(kanagawa, mn);
+    const b = await codeFor(chiyoda, mn);
+    expect(a).not.toBe(b);
+    expect(await codeFor(kanagawa, mn), 'stable per agency').toBe(a);
+  });
+
+  it('deletes inquiry results after the retention period', async () => {
+    const mn = await personWithReplicas();
+    const inquiry = (await (
+      await post('/inquiries', kanagawa, {
+        providerId: TOKYO,
+        procedure: 'public-assistance',
+        provisionCode: await codeFor(kanagawa, mn),
+        items: ['jsi.certificate'],
+      })
+    ).json()) as Inquiry;
+    const day = 24 * 3600_000;
+    expect(await h.system.exchange.purgeResults(30 * day)).toBe(0);
+    now = new Date(now.getTime() + 31 * day);
+    expect(await h.system.exchange.purgeResults(30 * day)).toBeGreaterThan(0);
+    expect((await h.request(`/exchange/v1/inquiries/${inquiry.inquiryId}`, { token: kanagawa })).status).toBe(
+      404,
+    );
+    expect(await verifyAuditChain(h.database.db, EXCHANGE_AUDIT_CHAIN)).toMatchObject({ ok: true });
+  });
+});
