@@ -48,6 +48,12 @@ export const envSchema = z
       .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/)
       .default('1')
       .transform((v) => v.split(',')),
+    INQUIRY_RETENTION_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(30 * 24 * 3600_000),
+    RETENTION_INTERVAL_MS: z.coerce.number().int().min(100).default(3600_000),
     NUMBERING_WORKER: z
       .enum(['0', '1', 'true', 'false'])
       .default('1')

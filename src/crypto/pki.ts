@@ -135,7 +135,7 @@ export function createPrivateCa(opts: {
   const { notBefore, notAfter } = validity(opts.now ?? new Date(), opts.validDays ?? CA_VALID_DAYS);
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
-  const subject = [{ shortName: 'CN', value: opts.commonName }];
+  const subject = [nameField('CN', opts.commonName)];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -190,8 +190,8 @@ export function issueCertificate(ca: CertificateAndKey, opts: IssueCertificateOp
   const { notBefore, notAfter } = validity(opts.now ?? new Date(), opts.validDays ?? LEAF_VALID_DAYS);
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
-  const subject: forge.pki.CertificateField[] = [{ shortName: 'CN', value: opts.commonName }];
-  if (opts.organization !== undefined) subject.push({ shortName: 'O', value: opts.organization });
+  const subject: forge.pki.CertificateField[] = [nameField('CN', opts.commonName)];
+  if (opts.organization !== undefined) subject.push(nameField('O', opts.organization));
   cert.setSubject(subject);
   cert.setIssuer(caCert.subject.attributes);
 
@@ -217,9 +217,24 @@ export function issueCertificate(ca: CertificateAndKey, opts: IssueCertificateOp
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
+/**
+ * A subject field; a non-ASCII value (a Japanese agency name) is written as a UTF8String —
+ * (forge encodes it); otherwise forge writes the UTF-16 string into a PrintableString OpenSSL rejects.
+ */
+function nameField(shortName: 'CN' | 'O', value: string): forge.pki.CertificateField {
+  if (/^[\x20-\x7e]*$/.test(value)) return { shortName, value };
+  return { shortName, value, valueTagClass: forge.asn1.Type.UTF8 as never };
+}
+
 function commonNameOf(cert: forge.pki.Certificate): string {
-  const value = cert.subject.getField('CN')?.value as unknown;
-  return typeof value === 'string' ? value : '';
+  const value = (cert.subject.getField('CN') as { value?: unknown } | null)?.value;
+  if (typeof value !== 'string') return '';
+  if (!/[\u0080-\u00ff]/.test(value)) return value;
+  try {
+    return forge.util.decodeUtf8(value);
+  } catch {
+    return value;
+  }
 }
 
 /**

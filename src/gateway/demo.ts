@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createPrivateCa, issueCertificate } from '../crypto/index.js';
 import type { Db } from '../db/client.js';
 import { clientExists, createClient, SCOPES, type Scope, SERVICE_TENANT } from '../identity/index.js';
+import type { ExchangeService } from '../intermediate/agency/index.js';
 import type { InsurerService } from '../intermediate/insurer/index.js';
 import { ensureTenant } from '../pmh/index.js';
 import { loadInsured } from '../sim/insured/index.js';
@@ -111,4 +113,86 @@ export function loadOrCreateSecret(file: string): string {
  */
 export async function seedDemoInsured(insurer: InsurerService, people: number): Promise<number> {
   return loadInsured(insurer, { seed: 1, size: people, mismatchEvery: 50 });
+}
+
+/** One agency of the demo exchange: its tokens and where its key and certificate are. */
+export interface DemoAgency {
+  agencyId: string;
+  name: string;
+  certFile: string;
+  keyFile: string;
+  tokens: Partial<Record<'replica' | 'release' | 'inquire', string>>;
+}
+
+const DEMO_AGENCIES = [
+  { agencyId: '130001', name: '東京都', roles: ['replica', 'release', 'inquire'] },
+  { agencyId: '131016', name: '千代田区', roles: ['inquire'] },
+  { agencyId: '140007', name: '神奈川県', roles: ['inquire'] },
+] as const;
+
+const ROLE_SCOPE = {
+  replica: SCOPES.replicaRegister,
+  release: SCOPES.release,
+  inquire: SCOPES.exchangeInquire,
+} as const;
+
+/**
+ * Seeds the demo exchange once: a private CA under `$DATA_DIR/pki`, a certificate per agency
+ * (東京都 provides; 千代田区 and 神奈川県 inquire), the agencies registered with the exchange, and
+ * their clients, written to `$DATA_DIR/demo-exchange.json`.
+ */
+export async function seedDemoExchange(
+  db: Db,
+  exchange: ExchangeService,
+  dataDir: string,
+): Promise<{ file: string; agencies: DemoAgency[] }> {
+  const file = path.join(dataDir, 'demo-exchange.json');
+  const pki = path.join(dataDir, 'pki');
+  mkdirSync(pki, { recursive: true });
+  const saved = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { agencies: DemoAgency[] })
+    : { agencies: [] };
+  const caFiles = { certPem: path.join(pki, 'ca.crt'), keyPem: path.join(pki, 'ca.key') };
+  if (!existsSync(caFiles.certPem)) {
+    const ca = createPrivateCa({ commonName: 'pmh-gateway demo exchange CA' });
+    writeFileSync(caFiles.certPem, ca.certPem);
+    writeFileSync(caFiles.keyPem, ca.keyPem, { mode: 0o600 });
+  }
+  const ca = { certPem: readFileSync(caFiles.certPem, 'utf8'), keyPem: readFileSync(caFiles.keyPem, 'utf8') };
+  const out: DemoAgency[] = [];
+  for (const a of DEMO_AGENCIES) {
+    const certFile = path.join(pki, `${a.agencyId}.crt`);
+    const keyFile = path.join(pki, `${a.agencyId}.key`);
+    if (!existsSync(certFile)) {
+      const issued = issueCertificate(ca, { commonName: `${a.name} (${a.agencyId})`, usage: 'agency' });
+      writeFileSync(certFile, issued.certPem);
+      writeFileSync(keyFile, issued.keyPem, { mode: 0o600 });
+    }
+    await exchange.registerAgency({
+      agencyId: a.agencyId,
+      name: a.name,
+      certPem: readFileSync(certFile, 'utf8'),
+    });
+    const known = saved.agencies.find((s) => s.agencyId === a.agencyId)?.tokens ?? {};
+    const tokens: DemoAgency['tokens'] = {};
+    for (const role of a.roles) {
+      const existing = known[role];
+      if (existing && (await clientExists(db, existing))) {
+        tokens[role] = existing;
+        continue;
+      }
+      tokens[role] = (
+        await createClient(db, {
+          name: `demo ${a.name} ${role}`,
+          tenantCode: a.agencyId,
+          businessId: 'exchange',
+          scopes: [ROLE_SCOPE[role]],
+          ...(existing ? { token: existing } : {}),
+        })
+      ).token;
+    }
+    out.push({ agencyId: a.agencyId, name: a.name, certFile, keyFile, tokens });
+  }
+  writeFileSync(file, `${JSON.stringify({ agencies: out }, null, 2)}\n`, { mode: 0o600 });
+  return { file, agencies: out };
 }

@@ -7,7 +7,7 @@ import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
 import { CircuitBreaker, createInsurerDispatcher, InsurerHttpClient } from '../pmh/index.js';
 import { createSimulatorPages, demoSimulators } from '../sim/demo/index.js';
-import { loadOrCreateSecret, seedDemo, seedDemoInsured } from './demo.js';
+import { loadOrCreateSecret, seedDemo, seedDemoExchange, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
 import { createPublicKey, demoKeyFiles, hubLinkageKeys, loadOrCreateX25519 } from './linkage-keys.js';
 import { buildSystem } from './system.js';
@@ -51,8 +51,11 @@ async function main(): Promise<void> {
     numberingBatchSize: env.NUMBERING_BATCH_SIZE,
     numberingRetry: { baseMs: env.NUMBERING_RETRY_BASE_MS, maxMs: env.NUMBERING_RETRY_MAX_MS },
     numberingMaxAttempts: env.NUMBERING_MAX_ATTEMPTS,
+    inquiryRetentionMs: env.INQUIRY_RETENTION_MS,
+    retentionIntervalMs: env.RETENTION_INTERVAL_MS,
   });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
+  const demoExchange = demo ? await seedDemoExchange(database.db, system.exchange, env.DATA_DIR) : undefined;
   const insurerApp = createInsurerApp({ insurer: system.insurer, token: insurerToken, logger });
   if (demo) {
     const sims = demoSimulators({
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
     ];
     if (demo) {
       lines.push(`  demo tokens     ${demo.file}`);
+      if (demoExchange)
+        lines.push(`  exchange        ${base}/exchange/v1   (agencies, tokens, keys: ${demoExchange.file})`);
       lines.push(
         `  clinic, portal  ${base}/sim/clinic   ${base}/sim/portal  (simulated terminal and My Number Portal)`,
       );

@@ -39,6 +39,8 @@ export interface SystemOptions {
   permitListFile?: string | URL;
   /** How long inquiry results are kept after completion (seed Ⅲ.6); 30 days by default. */
   inquiryRetentionMs?: number;
+  /** How often the retention job runs; hourly by default. */
+  retentionIntervalMs?: number;
 }
 
 /** The running parts of one gateway process. */
@@ -161,7 +163,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
           .catch((err: unknown) =>
             logger.warn({ err: { name: (err as Error).name } }, 'purge of inquiry results failed'),
           );
-      }, 3600_000);
+      }, options.retentionIntervalMs ?? 3600_000);
       retention.unref();
     },
     async stop() {

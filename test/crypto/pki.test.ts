@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes, X509Certificate } from 'node:crypto';
+import { createCipheriv, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -345,5 +345,19 @@ describe('sealFor and openSealed', () => {
     expect(openSealed(requester.keyPem, sealed, 'answer:10', requester.certPem).toString()).toBe(
       'from forge',
     );
+  });
+});
+
+describe('certificates for Japanese agency names', () => {
+  it('writes a non-ASCII common name that OpenSSL reads and verification returns unchanged', () => {
+    const ca = createPrivateCa({ commonName: 'demo exchange CA' });
+    const cert = issueCertificate(ca, { commonName: '神奈川県 (140007)', usage: 'agency' });
+    expect(() => createPublicKey(cert.certPem)).not.toThrow();
+    expect(verifyCertificate(ca.certPem, cert.certPem)).toMatchObject({
+      ok: true,
+      commonName: '神奈川県 (140007)',
+    });
+    const sealed = sealFor(cert.certPem, Buffer.from('x'), 'c');
+    expect(openSealed(cert.keyPem, sealed, 'c').toString()).toBe('x');
   });
 });
