@@ -79,6 +79,7 @@ const SAMPLES: Record<string, { body?: string; contentType?: string; query?: str
     contentType: 'application/json',
   },
   getInquiryResult: {},
+  getReconciliationReport: {},
   listPendingReleases: {},
   releaseAnswer: {},
   refuseAnswer: { body: JSON.stringify({ reason: 'r' }), contentType: 'application/json' },
@@ -113,6 +114,7 @@ async function ownedIds(token: string) {
     linkageFileId,
     pseudonym: 'q'.repeat(32),
     inquiryId: '00000000-0000-4000-8000-000000000000',
+    report: 'replicas',
   };
 }
 

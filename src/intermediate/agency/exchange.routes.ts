@@ -207,6 +207,46 @@ const refuseAnswer = createRoute({
   },
 });
 
+const REPORTS = ['replicas', 'provision-status', 'errors'] as const;
+const getReconciliationReport = createRoute({
+  method: 'get',
+  path: '/reconciliation/{report}',
+  operationId: 'getReconciliationReport',
+  tags: [TAG],
+  summary:
+    'Reconciliation for the provider: replica export, provision-status check list, error check list (CSV or JSON)',
+  description:
+    '`replicas`: every replica opened, to compare with the master (正本); `provision-status`: inquiries by requester, procedure and state; `errors`: people whose replicas lack some of the items a procedure provides. `?format=csv` answers text/csv (UTF-8).',
+  security,
+  request: {
+    params: z.object({ report: z.enum(REPORTS).openapi({ param: { name: 'report', in: 'path' } }) }),
+    query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+  },
+  responses: {
+    200: {
+      description: 'The report',
+      content: {
+        'application/json': { schema: z.object({ rows: z.array(z.record(z.string(), z.unknown())) }) },
+        'text/csv': { schema: z.string() },
+      },
+    },
+    ...COMMON_PROBLEMS,
+  },
+});
+
+function csvCell(value: unknown): string {
+  const text = Array.isArray(value) ? value.join(';') : String(value ?? '');
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Rows of plain objects as RFC 4180 CSV with a header row. */
+function toCsv(rows: readonly Record<string, unknown>[]): string {
+  const columns = Object.keys(rows[0] ?? {});
+  return (
+    [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n'
+  );
+}
+
 function agencyOf(c: Context<GatewayEnv>): string {
   return c.get('principal').tenantCode;
 }
@@ -282,6 +322,28 @@ export function registerExchangeRoutes(app: Router, deps: { exchange: ExchangeSe
   app.openapi(listPendingReleases, async (c) => {
     requireScope(c, SCOPES.release);
     return c.json({ pending: await deps.exchange.listPendingReleases(agencyOf(c)) }, 200);
+  });
+
+  app.openapi(getReconciliationReport, async (c) => {
+    requireScope(c, SCOPES.release);
+    const provider = agencyOf(c);
+    const { report } = c.req.valid('param');
+    const rows: Record<string, unknown>[] =
+      report === 'replicas'
+        ? await deps.exchange.replicaExport(provider)
+        : report === 'provision-status'
+          ? await deps.exchange.provisionStatus(provider)
+          : await deps.exchange.errorCheckList(provider);
+    if (c.req.valid('query').format === 'csv') {
+      return new Response(toCsv(rows), {
+        status: 200,
+        headers: {
+          'Content-Type': 'text/csv; charset=utf-8',
+          'Content-Disposition': `attachment; filename="${report}.csv"`,
+        },
+      }) as never;
+    }
+    return c.json({ rows }, 200);
   });
 
   app.openapi(releaseAnswer, async (c) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, isNotNull, lt } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { deriveKey, hmac, type KeyRing, openJson, sealFor, sealJson } from '../../crypto/index.js';
 import { bulkInsert } from '../../db/bulk.js';
@@ -436,5 +436,82 @@ export class ExchangeService {
       }
       return gone.length;
     });
+  }
+
+  /** Reconciliation (seed Ⅲ.5 risk 3): every replica of the provider, opened, to compare with the master (正本). */
+  async replicaExport(
+    providerId: string,
+  ): Promise<{ provisionCode: string; itemCode: string; value: string; updatedAt: string }[]> {
+    const { dataKey } = await this.deps.keyRing.forScope(`agency:${providerId}`);
+    const rows = await this.deps.db
+      .select()
+      .from(replicas)
+      .where(eq(replicas.providerId, providerId))
+      .orderBy(replicas.code, replicas.itemCode);
+    return rows.map((r) => ({
+      provisionCode: r.code,
+      itemCode: r.itemCode,
+      value: openJson<string>(dataKey, r.sealed, `replica:${providerId}:${r.code}:${r.itemCode}`),
+      updatedAt: r.updatedAt.toISOString(),
+    }));
+  }
+
+  /** Provision status check list (A36): inquiries to this provider by requester, procedure and state. */
+  async provisionStatus(
+    providerId: string,
+  ): Promise<{ requesterId: string; procedure: string; status: string; count: number }[]> {
+    const rows = await this.deps.db
+      .select({
+        requesterId: inquiries.requesterId,
+        procedure: inquiries.procedure,
+        status: inquiries.status,
+        count: sql<number>`count(*)::int`,
+      })
+      .from(inquiries)
+      .where(eq(inquiries.providerId, providerId))
+      .groupBy(inquiries.requesterId, inquiries.procedure, inquiries.status)
+      .orderBy(inquiries.requesterId, inquiries.procedure, inquiries.status);
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
+
+  /**
+   * Error check list (A37): people whose replicas carry some but not all of the items a
+   * procedure of the permit list provides — a replica out of step with the master.
+   */
+  async errorCheckList(
+    providerId: string,
+  ): Promise<{ provisionCode: string; procedure: string; missingItems: string[] }[]> {
+    const rows = await this.deps.db
+      .select({ code: replicas.code, itemCode: replicas.itemCode })
+      .from(replicas)
+      .where(eq(replicas.providerId, providerId));
+    const byCode = new Map<string, Set<string>>();
+    for (const r of rows) {
+      let items = byCode.get(r.code);
+      if (!items) byCode.set(r.code, (items = new Set()));
+      items.add(r.itemCode);
+    }
+    const procedures = new Map<string, Set<string>>();
+    for (const e of this.deps.permitList.list().file.entries) {
+      if (e.provider !== providerId) continue;
+      const set = procedures.get(e.procedure.code) ?? new Set<string>();
+      for (const i of e.dataItems) set.add(i.code);
+      procedures.set(e.procedure.code, set);
+    }
+    const out: { provisionCode: string; procedure: string; missingItems: string[] }[] = [];
+    for (const [code, items] of byCode) {
+      for (const [procedure, expected] of procedures) {
+        const present = [...expected].filter((i) => items.has(i));
+        if (present.length === 0 || present.length === expected.size) continue;
+        out.push({
+          provisionCode: code,
+          procedure,
+          missingItems: [...expected].filter((i) => !items.has(i)).sort(),
+        });
+      }
+    }
+    return out.sort(
+      (a, b) => a.provisionCode.localeCompare(b.provisionCode) || a.procedure.localeCompare(b.procedure),
+    );
   }
 }

@@ -279,3 +279,51 @@ describe('inquiries', () => {
     expect(await verifyAuditChain(h.database.db, EXCHANGE_AUDIT_CHAIN)).toMatchObject({ ok: true });
   });
 });
+
+describe('reconciliation', () => {
+  it('exports the provider’s replicas, a provision-status check list and an error check list, as JSON and CSV', async () => {
+    const mn = await personWithReplicas();
+    const code = await codeFor(kanagawa, mn);
+    await post('/inquiries', kanagawa, {
+      providerId: TOKYO,
+      procedure: 'public-assistance',
+      provisionCode: code,
+      items: ['jsi.certificate'],
+    });
+    const replicasJson = (await (
+      await h.request('/exchange/v1/reconciliation/replicas', { token: tokyoStaff })
+    ).json()) as {
+      rows: { itemCode: string; value: string }[];
+    };
+    expect(replicasJson.rows.some((r) => r.itemCode === 'jsi.income-segment' && r.value === '低所得2')).toBe(
+      true,
+    );
+    const status = (await (
+      await h.request('/exchange/v1/reconciliation/provision-status', { token: tokyoStaff })
+    ).json()) as {
+      rows: { requesterId: string; status: string; count: number }[];
+    };
+    expect(
+      status.rows.find((r) => r.requesterId === KANAGAWA && r.status === 'answered')?.count,
+    ).toBeGreaterThan(0);
+    const errors = (await (
+      await h.request('/exchange/v1/reconciliation/errors', { token: tokyoStaff })
+    ).json()) as {
+      rows: { procedure: string; missingItems: string[] }[];
+    };
+    expect(
+      errors.rows.some(
+        (r) => r.procedure === 'public-assistance' && r.missingItems.includes('jsi.copayment-cap'),
+      ),
+    ).toBe(true);
+    const csv = await h.request('/exchange/v1/reconciliation/provision-status?format=csv', {
+      token: tokyoStaff,
+    });
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect((await csv.text()).split('\r\n')[0]).toBe('requesterId,procedure,status,count');
+    expect(
+      (await h.request('/exchange/v1/reconciliation/replicas', { token: kanagawa })).status,
+      'requesters cannot export',
+    ).toBe(403);
+  });
+});
