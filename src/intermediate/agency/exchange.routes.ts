@@ -242,9 +242,7 @@ function csvCell(value: unknown): string {
 /** Rows of plain objects as RFC 4180 CSV with a header row. */
 function toCsv(rows: readonly Record<string, unknown>[]): string {
   const columns = Object.keys(rows[0] ?? {});
-  return (
-    [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\r\n') + '\r\n'
-  );
+  return `${[columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\r\n')}\r\n`;
 }
 
 function agencyOf(c: Context<GatewayEnv>): string {

@@ -487,9 +487,9 @@ export class ExchangeService {
       .where(eq(replicas.providerId, providerId));
     const byCode = new Map<string, Set<string>>();
     for (const r of rows) {
-      let items = byCode.get(r.code);
-      if (!items) byCode.set(r.code, (items = new Set()));
+      const items = byCode.get(r.code) ?? new Set<string>();
       items.add(r.itemCode);
+      byCode.set(r.code, items);
     }
     const procedures = new Map<string, Set<string>>();
     for (const e of this.deps.permitList.list().file.entries) {
