@@ -37,6 +37,7 @@ export const AUDIT_ACTIONS = {
   inquiryAnswered: 'exchange.inquiry-answered',
   inquiryHeld: 'exchange.inquiry-held',
   inquiryReleased: 'exchange.inquiry-released',
+  inquiryReleaseApproved: 'exchange.inquiry-release-approved',
   inquiryRefusedByProvider: 'exchange.inquiry-refused-by-provider',
   inquiryResultsPurged: 'exchange.inquiry-results-purged',
 } as const;

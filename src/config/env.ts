@@ -48,6 +48,10 @@ export const envSchema = z
       .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/)
       .default('1')
       .transform((v) => v.split(',')),
+    RELEASE_FOUR_EYES: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('0')
+      .transform((v) => v === '1' || v === 'true'),
     INQUIRY_RETENTION_MS: z.coerce
       .number()
       .int()

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     numberingMaxAttempts: env.NUMBERING_MAX_ATTEMPTS,
     inquiryRetentionMs: env.INQUIRY_RETENTION_MS,
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,
+    fourEyes: env.RELEASE_FOUR_EYES,
   });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
   const demoExchange = demo ? await seedDemoExchange(database.db, system.exchange, env.DATA_DIR) : undefined;

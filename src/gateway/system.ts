@@ -41,6 +41,8 @@ export interface SystemOptions {
   inquiryRetentionMs?: number;
   /** How often the retention job runs; hourly by default. */
   retentionIntervalMs?: number;
+  /** Four-eyes release of held answers (two different operators). */
+  fourEyes?: boolean;
 }
 
 /** The running parts of one gateway process. */

@@ -66,6 +66,8 @@ export const inquiries = agencySchema.table(
     pendingItems: text('pending_items'),
     answer: text('answer'),
     decidedBy: text('decided_by'),
+    /** Operators who approved a held answer so far (four-eyes: two different people release it). */
+    approvals: text('approvals'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
   },

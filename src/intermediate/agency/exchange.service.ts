@@ -68,6 +68,8 @@ export class ExchangeService {
       permitList: PermitListStore;
       clock: () => Date;
       master: Buffer;
+      /** Four-eyes: a held answer is released only when two different operators approve it. */
+      fourEyes?: boolean;
     },
   ) {
     this.#personKey = deriveKey(deps.master, 'exchange-person:v1');
@@ -380,6 +382,30 @@ export class ExchangeService {
       );
     if (!row) return undefined;
     const now = this.deps.clock();
+    const approvals = JSON.parse(row.approvals ?? '[]') as string[];
+    if (
+      decision.release &&
+      this.deps.fourEyes &&
+      !approvals.includes(decision.operator) &&
+      approvals.length === 0
+    ) {
+      const next = JSON.stringify([decision.operator]);
+      await this.deps.db.transaction(async (tx) => {
+        await tx.update(inquiries).set({ approvals: next }).where(eq(inquiries.id, row.id));
+        await this.#audit(tx, [
+          {
+            actor: decision.actor,
+            action: AUDIT_ACTIONS.inquiryReleaseApproved,
+            requestId: row.requestId,
+            detail: { inquiryId: row.id, operator: decision.operator },
+          },
+        ]);
+      });
+      return this.#view(row);
+    }
+    if (decision.release && this.deps.fourEyes && approvals.includes(decision.operator)) {
+      return { ...this.#view(row), reason: 'second-approver-required' };
+    }
     let answer: string | null = null;
     if (decision.release) {
       const content = row.providerCode
@@ -395,7 +421,7 @@ export class ExchangeService {
     const set = {
       status,
       answer,
-      decidedBy: decision.operator,
+      decidedBy: [...approvals, decision.operator].join(','),
       completedAt: now,
       ...(decision.release ? {} : { reason: decision.reason }),
     };

@@ -327,3 +327,50 @@ describe('reconciliation', () => {
     ).toBe(403);
   });
 });
+
+describe('four-eyes release', () => {
+  it('releases a held answer only when a second, different operator approves it', async () => {
+    const { ExchangeService } = await import('../../../src/intermediate/agency/index.js');
+    const { randomBytes } = await import('node:crypto');
+    const strict = new ExchangeService({
+      db: h.database.db,
+      keyRing: h.system.keyRing,
+      permitList: h.system.permitList,
+      clock: () => now,
+      master: randomBytes(32),
+      fourEyes: true,
+    });
+    const actor = { kind: 'user' as const, id: 'staff' };
+    const mn = myNumber();
+    await strict.storeReplicas(
+      TOKYO,
+      [{ myNumber: mn, items: { 'jsi.disability-icd': 'F31.0' } }],
+      actor,
+      'r1',
+    );
+    const held = await strict.submitInquiry(
+      { requesterId: CHIYODA, actor, requestId: 'r2' },
+      {
+        providerId: TOKYO,
+        procedure: 'disaster-victim-ledger',
+        provisionCode: await strict.provisionCode(CHIYODA, mn),
+        items: ['jsi.disability-icd'],
+      },
+    );
+    const first = await strict.decideRelease(TOKYO, held.inquiryId, {
+      release: true,
+      operator: 'ito',
+      actor,
+    });
+    expect(first?.status).toBe('awaiting-release');
+    const same = await strict.decideRelease(TOKYO, held.inquiryId, { release: true, operator: 'ito', actor });
+    expect(same?.status, 'the same operator cannot approve twice').toBe('awaiting-release');
+    const second = await strict.decideRelease(TOKYO, held.inquiryId, {
+      release: true,
+      operator: 'kato',
+      actor,
+    });
+    expect(second?.status).toBe('answered');
+    expect(open(CHIYODA, second as Inquiry).items['jsi.disability-icd']).toBe('F31.0');
+  });
+});

@@ -1,0 +1,1 @@
+ALTER TABLE "agency"."inquiries" ADD COLUMN "approvals" text;
