@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { appliedMigrationCount } from '../db/migrate.js';
+import { createAuthenticator } from '../identity/index.js';
 import { type ExchangeService, type Relay, registerExchangeRoutes } from '../intermediate/agency/index.js';
 import { type PermitListStore, registerPermitListRoutes } from '../permit-list/index.js';
 import { type LookupService, type PmhPort, registerHubRoutes, registerLookupRoutes } from '../pmh/index.js';
@@ -69,20 +70,21 @@ export function createApp(deps: AppDeps) {
     return c.json({ type: `/problems/${code}`, code, status: p.status, title: p.title, detail: p.detail });
   });
 
+  const authenticate = createAuthenticator(deps.database.db);
   const api = createRouter();
-  api.use('*', bearerAuth(deps.database.db));
+  api.use('*', bearerAuth(authenticate));
   registerRegistrationRoutes(api, { hub: deps.hub });
   registerIntakeRoutes(api, { intake: deps.intake });
   app.route('/api/v1', api);
 
   const pmh = createRouter();
-  pmh.use('*', bearerAuth(deps.database.db));
+  pmh.use('*', bearerAuth(authenticate));
   registerHubRoutes(pmh, { hub: deps.hub });
   registerLookupRoutes(pmh, { lookups: deps.lookups, clock: deps.clock });
   app.route('/pmh/v1', pmh);
 
   const exchange = createRouter();
-  exchange.use('*', bearerAuth(deps.database.db));
+  exchange.use('*', bearerAuth(authenticate));
   registerPermitListRoutes(exchange, { permitList: deps.permitList });
   registerExchangeRoutes(exchange, { exchange: deps.exchange, relay: deps.relay });
   app.route('/exchange/v1', exchange);

@@ -92,3 +92,34 @@ export async function clientExists(db: Db, token: string): Promise<boolean> {
     .where(eq(apiClients.tokenHash, hashToken(token)));
   return row !== undefined;
 }
+
+/**
+ * Authenticates bearer tokens with a short-lived cache of known clients, so a busy lookup
+ * path does not query the client table on every request. Unknown tokens are never cached.
+ * A revoked client keeps working for at most `ttlMs` (default 30 s).
+ *
+ * @example
+ * const auth = createAuthenticator(db);
+ * const principal = await auth(token);
+ */
+export function createAuthenticator(
+  db: Db,
+  options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
+): (token: string) => Promise<Principal | undefined> {
+  const ttl = options.ttlMs ?? 30_000;
+  const max = options.maxEntries ?? 10_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { principal: Principal; until: number }>();
+  return async (token) => {
+    const key = hashToken(token).toString('base64');
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.principal;
+    cache.delete(key);
+    const principal = await authenticate(db, token);
+    if (principal) {
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { principal, until: now() + ttl });
+    }
+    return principal;
+  };
+}

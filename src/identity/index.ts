@@ -1,6 +1,7 @@
 export {
   authenticate,
   clientExists,
+  createAuthenticator,
   createClient,
   type Principal,
   SCOPES,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import type { Db } from '../../db/client.js';
-import { authenticate, type Principal, type Scope } from '../../identity/index.js';
+import type { Principal, Scope } from '../../identity/index.js';
 import type { GatewayEnv } from './context.js';
 import { Problem } from './problem.js';
 
@@ -32,11 +31,13 @@ export function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
 }
 
 /** Requires a bearer token of a live client; the tenant comes from the token only. */
-export function bearerAuth(db: Db): MiddlewareHandler<GatewayEnv> {
+export function bearerAuth(
+  authenticate: (token: string) => Promise<Principal | undefined>,
+): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const principal = match?.[1] ? await authenticate(db, match[1]) : undefined;
+    const principal = match?.[1] ? await authenticate(match[1]) : undefined;
     if (!principal) {
       c.header('WWW-Authenticate', 'Bearer realm="pmh-gateway"');
       throw new Problem('unauthorized');

@@ -14,6 +14,36 @@ import { LOOKUP_AUDIT_CHAIN, LookupCommitter } from './lookup-committer.js';
 import type { LookupAnswer, LookupEntitlement } from './lookups.schemas.js';
 import { type EntitlementFace, faceContext, READ_MODEL_SCOPE } from './read-model.js';
 
+/** The lookups' hot queries, prepared once (no re-plan and no describe round trip per request). */
+function prepareLookupQueries(db: Db) {
+  return {
+    valid: db
+      .select({ entitlementId: entitlementIndex.entitlementId, sealed: entitlementIndex.sealed })
+      .from(entitlementIndex)
+      .where(
+        and(
+          eq(entitlementIndex.pmhId, sql.placeholder('pmhId')),
+          eq(entitlementIndex.isNotDisclosed, false),
+          eq(entitlementIndex.viewingSuspended, false),
+          lte(entitlementIndex.validFrom, sql.placeholder('date')),
+          or(isNull(entitlementIndex.validTo), gte(entitlementIndex.validTo, sql.placeholder('date'))),
+          or(
+            isNull(entitlementIndex.forcedExpiryDate),
+            gte(entitlementIndex.forcedExpiryDate, sql.placeholder('date')),
+          ),
+        ),
+      )
+      .orderBy(entitlementIndex.tenantCode, entitlementIndex.validFrom, entitlementIndex.entitlementId)
+      .prepare('lookup_valid_entitlements'),
+
+    pseudonym: db
+      .select({ pmhId: pseudonyms.pmhId })
+      .from(pseudonyms)
+      .where(eq(pseudonyms.pseudonym, sql.placeholder('pseudonym')))
+      .prepare('lookup_pseudonym'),
+  };
+}
+
 /** Who asks and for which request. */
 export interface LookupCaller {
   actor: Actor;
@@ -43,27 +73,17 @@ export class LookupService {
 
   constructor(private readonly deps: LookupDeps) {
     this.#committer = new LookupCommitter({ db: deps.db, clock: deps.clock });
+    this.#queries = prepareLookupQueries(deps.db);
   }
+
+  readonly #queries: ReturnType<typeof prepareLookupQueries>;
 
   async #entitlements(
     pmhId: string,
     dateOfCare: string,
     institutionCode?: string,
   ): Promise<LookupEntitlement[]> {
-    const rows = await this.deps.db
-      .select({ entitlementId: entitlementIndex.entitlementId, sealed: entitlementIndex.sealed })
-      .from(entitlementIndex)
-      .where(
-        and(
-          eq(entitlementIndex.pmhId, pmhId),
-          eq(entitlementIndex.isNotDisclosed, false),
-          eq(entitlementIndex.viewingSuspended, false),
-          lte(entitlementIndex.validFrom, dateOfCare),
-          or(isNull(entitlementIndex.validTo), gte(entitlementIndex.validTo, dateOfCare)),
-          or(isNull(entitlementIndex.forcedExpiryDate), gte(entitlementIndex.forcedExpiryDate, dateOfCare)),
-        ),
-      )
-      .orderBy(entitlementIndex.tenantCode, entitlementIndex.validFrom, entitlementIndex.entitlementId);
+    const rows = await this.#queries.valid.execute({ pmhId, date: dateOfCare });
     if (rows.length === 0) return [];
     const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
     return rows.map((r) => {
@@ -179,10 +199,7 @@ export class LookupService {
     caller: LookupCaller,
     input: { pseudonym: string; dateOfCare: string },
   ): Promise<LookupAnswer> {
-    const [link] = await this.deps.db
-      .select({ pmhId: pseudonyms.pmhId })
-      .from(pseudonyms)
-      .where(eq(pseudonyms.pseudonym, input.pseudonym));
+    const [link] = await this.#queries.pseudonym.execute({ pseudonym: input.pseudonym });
     const entitlements = link ? await this.#entitlements(link.pmhId, input.dateOfCare) : [];
     await this.#committer.commit({
       entry: {
