@@ -1,5 +1,12 @@
-import { createHash, createPublicKey, diffieHellman, hkdfSync, type KeyObject } from 'node:crypto';
-import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
+import {
+  createDecipheriv,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+} from 'node:crypto';
+import { CompactEncrypt } from 'jose';
 
 /** The claims inside a PMH連携キー (linkage key): card serial, PMH-ID, a nonce and its lifetime. */
 export interface LinkageKeyClaims {
@@ -63,6 +70,12 @@ export async function sealLinkageKey(agreed: AgreedKey, claims: LinkageKeyClaims
     .encrypt(agreed.key);
 }
 
+/** Decodes base64url only when it is the one canonical spelling of its bytes (no slack bits). */
+function canonical(segment: string): Buffer | undefined {
+  const bytes = Buffer.from(segment, 'base64url');
+  return bytes.toString('base64url') === segment ? bytes : undefined;
+}
+
 /**
  * Opens a linkage key with the key its `kid` names, checking its lifetime. Single use is
  * the caller's to enforce (durably), with `claims.jti`.
@@ -75,21 +88,39 @@ export async function openLinkageKey(
   token: string,
   now: Date,
 ): Promise<{ ok: true; claims: LinkageKeyClaims } | { ok: false; reason: LinkageKeyRefusal }> {
-  let kid: string | undefined;
+  const parts = token.split('.');
+  if (parts.length !== 5 || parts[1] !== '') return { ok: false, reason: 'malformed' };
+  const [protectedB64 = '', , ivB64 = '', ciphertextB64 = '', tagB64 = ''] = parts;
+  let header: { alg?: unknown; enc?: unknown; typ?: unknown; kid?: unknown };
   try {
-    const header = decodeProtectedHeader(token);
-    if (header.alg !== 'dir' || header.enc !== 'A256GCM' || header.typ !== TYP)
-      return { ok: false, reason: 'malformed' };
-    kid = header.kid;
+    header = JSON.parse(Buffer.from(protectedB64, 'base64url').toString('utf8')) as typeof header;
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  const agreed = kid ? keys.get(kid) : undefined;
+  if (
+    header.alg !== 'dir' ||
+    header.enc !== 'A256GCM' ||
+    header.typ !== TYP ||
+    typeof header.kid !== 'string'
+  ) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const agreed = keys.get(header.kid);
   if (!agreed) return { ok: false, reason: 'unknown-key' };
   let claims: LinkageKeyClaims;
   try {
-    const { plaintext } = await compactDecrypt(token, agreed.key);
-    claims = JSON.parse(new TextDecoder().decode(plaintext)) as LinkageKeyClaims;
+    // RFC 7516 §5.2 with `dir` and A256GCM, on node:crypto (synchronous, no WebCrypto promise per
+    // request): the additional data is the ASCII of the encoded protected header.
+    const iv = canonical(ivB64);
+    const tag = canonical(tagB64);
+    const ciphertext = canonical(ciphertextB64);
+    if (!iv || !tag || !ciphertext || iv.length !== 12 || tag.length !== 16)
+      return { ok: false, reason: 'tampered' };
+    const decipher = createDecipheriv('aes-256-gcm', agreed.key, iv);
+    decipher.setAAD(Buffer.from(protectedB64, 'ascii'));
+    decipher.setAuthTag(tag);
+    const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    claims = JSON.parse(plaintext.toString('utf8')) as LinkageKeyClaims;
   } catch {
     return { ok: false, reason: 'tampered' };
   }
