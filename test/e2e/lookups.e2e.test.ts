@@ -8,7 +8,7 @@ import { writeLinkageFile } from '../../src/sim/case-system/linkage-file.js';
 import { cardSerialFor, EligibilitySystem } from '../../src/sim/eligibility/index.js';
 import { overHttp } from '../../src/sim/http/index.js';
 import { memoryPortalStore, Portal } from '../../src/sim/portal/index.js';
-import { startServer } from './server.js';
+import { freePort, startServer } from './server.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'pmh-lookups-e2e-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -17,7 +17,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))(
   'lookups end to end, gateway and insurer API on loopback',
   () => {
     it('walks register → number → clinic lookup (JSON, FHIR, replay refused) → portal first use → own entitlements', async () => {
-      const insurerPort = 45000 + Math.floor(Math.random() * 1000);
+      const insurerPort = await freePort();
       const server = await startServer({
         DATA_DIR: dir,
         DEMO_INSURED: '60',

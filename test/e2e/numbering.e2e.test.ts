@@ -5,7 +5,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeLinkageFile } from '../../src/sim/case-system/linkage-file.js';
-import { startServer } from './server.js';
+import { freePort, startServer } from './server.js';
 
 const url = process.env.DATABASE_URL;
 const PEOPLE = 3000;
@@ -36,7 +36,7 @@ describe('numbering over HTTP, gateway and insurer server as separate processes'
         await rm(dir, { recursive: true, force: true });
       });
       const token = randomBytes(24).toString('base64url');
-      const insurerPort = 46000 + Math.floor(Math.random() * 3000);
+      const insurerPort = await freePort();
       const insurerEnv = {
         DATABASE_URL: insurerDbUrl,
         DATA_DIR: path.join(dir, 'insurer'),

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 
 /** A gateway started as its own process (`tsx src/gateway/main.ts`) on loopback. */
@@ -17,11 +18,26 @@ export interface ServerProcess {
  * @example
  * const server = await startServer({ DATA_DIR: dir });
  */
+/**
+ * A port the OS just gave out as free (bound to port 0 and released). Random ports in the
+ * ephemeral range collide with outgoing connections; this does not.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startServer(
   env: Record<string, string>,
   options: { entry?: string; port?: number; portVariable?: string; readyPath?: string } = {},
 ): Promise<ServerProcess> {
-  const port = options.port ?? 41000 + Math.floor(Math.random() * 9000);
+  const port = options.port ?? (await freePort());
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.resolve(options.entry ?? 'src/gateway/main.ts')],
