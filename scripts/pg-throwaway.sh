@@ -24,7 +24,7 @@ pg_as() {
 pg_throwaway_start() {
   pg_throwaway_install
   PGROOT=$(mktemp -d)
-  PGPORT=${PGPORT:-$(( 55000 + RANDOM % 5000 ))}
+  PGPORT=${PGPORT:-$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")}
   if [ "$(id -u)" = 0 ]; then
     if id postgres >/dev/null 2>&1; then chown postgres "$PGROOT"; else chown nobody:nogroup "$PGROOT"; fi
   fi

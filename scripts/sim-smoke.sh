@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 subjects=${1:-1000}
 dir=$(mktemp -d)
-port=$(( 40000 + RANDOM % 10000 ))
+port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 DATA_DIR="$dir" PORT=$port LOG_LEVEL=warn npx tsx src/gateway/main.ts >"$dir/gateway.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"; }
