@@ -6,12 +6,19 @@ cd "$(dirname "$0")/.."
 subjects=${1:-1000}
 dir=$(mktemp -d)
 port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-DATA_DIR="$dir" PORT=$port LOG_LEVEL=warn npx tsx src/gateway/main.ts >"$dir/gateway.log" 2>&1 &
+DATA_DIR="$dir" PORT=$port INSURER_PORT=0 LOG_LEVEL=warn npx tsx src/gateway/main.ts >"$dir/gateway.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
-for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+ready=0
+for _ in $(seq 1 240); do
+  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then break; fi
   sleep 0.5
 done
+if [ "$ready" != 1 ]; then
+  echo "the gateway did not become ready; its log:" >&2
+  cat "$dir/gateway.log" >&2
+  exit 1
+fi
 DATA_DIR="$dir" npm run --silent sim:case-system -- --subjects "$subjects" --encoding cp932 --bad 5 --url "http://127.0.0.1:$port"

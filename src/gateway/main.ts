@@ -110,6 +110,20 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n\n`);
   });
 
+  for (const [name, listener] of [
+    ['gateway', server],
+    ['insurer server', insurerServer],
+  ] as const) {
+    listener?.on('error', (err: NodeJS.ErrnoException) => {
+      process.stderr.write(
+        err.code === 'EADDRINUSE'
+          ? `The ${name} cannot listen: the port is already in use (set ${name === 'gateway' ? 'PORT' : 'INSURER_PORT'}).\n`
+          : `The ${name} stopped: ${err.name}: ${err.message}\n`,
+      );
+      process.exit(1);
+    });
+  }
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
