@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 subjects=${1:-1000}
 dir=$(mktemp -d)
+if [ -n "${DATABASE_URL:-}" ]; then
+  # A database of its own, so nothing a test left behind (a master-key check value, tenants)
+  # can stand in its way.
+  smoke_db="smoke_$(date +%s)_$RANDOM"
+  psql "$DATABASE_URL" -qAtc "create database $smoke_db" >/dev/null
+  export DATABASE_URL="${DATABASE_URL%/*}/$smoke_db"
+fi
 port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 DATA_DIR="$dir" PORT=$port INSURER_PORT=0 LOG_LEVEL=warn npx tsx src/gateway/main.ts >"$dir/gateway.log" 2>&1 &
 pid=$!
