@@ -9,7 +9,6 @@
  * RSS of the gateway process.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import postgres from 'postgres';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
+import { benchDatabases, freePort, stopChild, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,18 +29,9 @@ const { values } = parseArgs({
   },
 });
 const rows = Number(values.rows);
-const url = process.env.DATABASE_URL;
-if (!url) throw new Error('DATABASE_URL is required (npm run bench:ingest starts a throwaway PostgreSQL)');
 const encoding = values.encoding === 'shift_jis' || values.encoding === 'cp932' ? 'shift_jis' : 'utf-8';
 
-const admin = postgres(url, { max: 1, onnotice: () => {} });
-async function freshDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(url as string);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+const dbs = benchDatabases('bench:ingest');
 
 const dir = await mkdtemp(path.join(tmpdir(), 'bench-ingest-'));
 const file = path.join(dir, 'linkage.csv');
@@ -52,7 +43,7 @@ try {
     `generated ${written.rows} rows, ${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
 
-  const copyUrl = await freshDatabase('bench_copy');
+  const copyUrl = await dbs.fresh('bench_copy');
   const copyDb = postgres(copyUrl, { max: 1, onnotice: () => {} });
   const columns = toCsvHeader()
     .map((_, i) => `c${i} text`)
@@ -72,9 +63,9 @@ try {
     `COPY: ${copied?.n} rows in ${copySeconds.toFixed(2)} s (${Math.round(rows / copySeconds)} rows/s)`,
   );
 
-  const gatewayUrl = await freshDatabase('bench_gateway');
+  const gatewayUrl = await dbs.fresh('bench_gateway');
   const dataDir = path.join(dir, 'data');
-  const port = 45000 + Math.floor(Math.random() * 5000);
+  const port = await freePort();
   execFileSync('npm', ['run', '--silent', 'build'], {
     stdio: 'inherit',
   });
@@ -91,13 +82,7 @@ try {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await request(`${base}/readyz`)).statusCode === 200) break;
-    } catch {}
-    if (i > 200) throw new Error('gateway did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitReady(`${base}/readyz`, child);
   const token = (
     JSON.parse(readFileSync(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as {
       tenants: { token: string }[];
@@ -137,8 +122,7 @@ try {
   if (process.env.BENCH_TRACE) console.log(`RSS trace: ${rssTrace.join(' ')}`);
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await stopChild(child);
   console.log(`upload stored durably in ${storedSeconds.toFixed(2)} s`);
   console.log(
     `uploadLinkageFile: ${view.processedRows} rows (${JSON.stringify(view.counts)}) in ${ingestSeconds.toFixed(2)} s (${Math.round(rows / ingestSeconds)} rows/s)`,
@@ -150,6 +134,6 @@ try {
     `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,
   );
 } finally {
-  await admin.end();
+  await dbs.dropAll();
   await rm(dir, { recursive: true, force: true });
 }

@@ -48,7 +48,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -57,6 +56,7 @@ import postgres from 'postgres';
 import { Pool, request } from 'undici';
 import { agreeLinkageKey, sealLinkageKey } from '../src/crypto/index.js';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
+import { benchDatabases, freePort, stopChild } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -89,32 +89,10 @@ const INTERFERENCE = 40; // % of one core used by other processes during a run
 const INSTITUTION_CODE = '1312345679';
 const TARGETS = { clinic: 0.4, portal: 0.6, p99Ms: 20 };
 
-const url = process.env.DATABASE_URL;
-if (!url) throw new Error('DATABASE_URL is required (npm run bench:lookup starts a throwaway PostgreSQL)');
-const admin = postgres(url, { max: 1, onnotice: () => {} });
-const created: string[] = [];
-async function freshDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  await admin.unsafe(`create database ${name}`);
-  created.push(name);
-  const u = new URL(url as string);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+const dbs = benchDatabases('bench:lookup');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (t: number) => ((performance.now() - t) / 1000).toFixed(1);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- child processes -------------------------------------------------------------------------
 
@@ -157,15 +135,6 @@ async function ready(name: string, probe: string, child: ChildProcess, timeoutMs
   throw new Error(
     `${name} did not become ready at ${probe} (exit code ${child.exitCode})\n${log ? tail(log) : ''}`,
   );
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 // ---- CPU accounting (/proc, Linux) ---------------------------------------------------------------
@@ -494,7 +463,7 @@ try {
   execFileSync('npm', ['run', '--silent', 'build'], {
     stdio: 'inherit',
   });
-  const gatewayDb = await freshDatabase('bench_lookup');
+  const gatewayDb = await dbs.fresh('bench_lookup');
   const dataDir = path.join(dir, 'gateway');
   const gatewayPort = await freePort();
   const gatewayBase = `http://127.0.0.1:${gatewayPort}`;
@@ -803,10 +772,8 @@ try {
   for (const row of rows) console.log(row);
   console.log(`\ntotal ${seconds(tAll)} s`);
 } finally {
-  for (const { child } of children.reverse()) await stop(child).catch(() => {});
-  for (const name of created)
-    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end();
+  for (const { child } of children.reverse()) await stopChild(child).catch(() => {});
+  await dbs.dropAll();
   await rm(dir, { recursive: true, force: true });
 }
 

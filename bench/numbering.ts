@@ -20,6 +20,7 @@ import postgres from 'postgres';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
+import { benchDatabases, freePort, stopChild, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,18 +31,7 @@ const { values } = parseArgs({
 });
 const subjects = Number(values.subjects);
 const registry = Number(values.registry);
-const url = process.env.DATABASE_URL;
-if (!url) throw new Error('DATABASE_URL is required (npm run bench:numbering starts a throwaway PostgreSQL)');
-const admin = postgres(url, { max: 1, onnotice: () => {} });
-const created: string[] = [];
-async function freshDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  await admin.unsafe(`create database ${name}`);
-  created.push(name);
-  const u = new URL(url as string);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
+const dbs = benchDatabases('bench:numbering');
 
 function start(entry: string, env: Record<string, string>) {
   return spawn(process.execPath, [entry], {
@@ -49,27 +39,13 @@ function start(entry: string, env: Record<string, string>) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
-async function ready(probe: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await request(probe)).statusCode === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${probe} did not become ready`);
-}
-async function stop(child: ReturnType<typeof spawn>): Promise<void> {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
-
 const dir = await mkdtemp(path.join(tmpdir(), 'bench-numbering-'));
 try {
   execFileSync('npm', ['run', '--silent', 'build'], {
     stdio: 'inherit',
   });
-  const insurerDb = await freshDatabase('bench_insurer');
-  const gatewayDb = await freshDatabase('bench_gateway');
+  const insurerDb = await dbs.fresh('bench_insurer');
+  const gatewayDb = await dbs.fresh('bench_gateway');
   const token = randomBytes(24).toString('base64url');
   const insurerDir = path.join(dir, 'insurer');
 
@@ -84,7 +60,7 @@ try {
 
   const file = path.join(dir, 'subjects.csv');
   await writeLinkageFile({ path: file, subjects, seed: 1, encoding: 'utf-8' });
-  const copyDb = postgres(await freshDatabase('bench_copy'), { max: 1, onnotice: () => {} });
+  const copyDb = postgres(await dbs.fresh('bench_copy'), { max: 1, onnotice: () => {} });
   await copyDb.unsafe(
     `create table raw_rows (${toCsvHeader()
       .map((_, i) => `c${i} text`)
@@ -99,16 +75,16 @@ try {
   await copyDb.end();
   console.log(`COPY of the ${subjects} subject rows: ${copySeconds.toFixed(2)} s`);
 
-  const insurerPort = 47000 + Math.floor(Math.random() * 1000);
+  const insurerPort = await freePort();
   const insurer = start('dist/src/intermediate/insurer/main.js', {
     DATABASE_URL: insurerDb,
     DATA_DIR: insurerDir,
     INSURER_TOKEN: token,
     INSURER_PORT: String(insurerPort),
   });
-  await ready(`http://127.0.0.1:${insurerPort}/healthz`);
+  await waitReady(`http://127.0.0.1:${insurerPort}/healthz`);
 
-  const gatewayPort = 48000 + Math.floor(Math.random() * 1000);
+  const gatewayPort = await freePort();
   const gatewayEnv = {
     DATABASE_URL: gatewayDb,
     DATA_DIR: path.join(dir, 'gateway'),
@@ -121,7 +97,7 @@ try {
   };
   let gateway = start('dist/src/gateway/main.js', { ...gatewayEnv, NUMBERING_WORKER: '0' });
   const base = `http://127.0.0.1:${gatewayPort}`;
-  await ready(`${base}/readyz`);
+  await waitReady(`${base}/readyz`);
   const auth = {
     authorization: `Bearer ${(JSON.parse(readFileSync(path.join(dir, 'gateway', 'demo-credentials.json'), 'utf8')) as { tenants: { token: string }[] }).tenants[0]?.token}`,
   };
@@ -146,11 +122,11 @@ try {
   console.log(
     `registered ${subjects} subjects in ${((performance.now() - t) / 1000).toFixed(1)} s (numbering off)`,
   );
-  await stop(gateway);
+  await stopChild(gateway);
 
   const db = postgres(gatewayDb, { max: 1, onnotice: () => {} });
   gateway = start('dist/src/gateway/main.js', gatewayEnv);
-  await ready(`${base}/readyz`);
+  await waitReady(`${base}/readyz`);
   t = performance.now();
   let open = subjects;
   while (open > 0) {
@@ -163,8 +139,8 @@ try {
     { numbering_status: string; n: number }[]
   >`select numbering_status, count(*)::int as n from hub.subjects group by 1`;
   await db.end();
-  await stop(gateway);
-  await stop(insurer);
+  await stopChild(gateway);
+  await stopChild(insurer);
   const rate = subjects / seconds;
   console.log(
     `numbered ${subjects} subjects over HTTP in ${seconds.toFixed(2)} s: ${Math.round(rate)} subjects/s  ${JSON.stringify(states)}`,
@@ -174,8 +150,6 @@ try {
     `| ${subjects.toLocaleString('en')} | ${registry.toLocaleString('en')} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${seconds.toFixed(2)} s | ${Math.round(rate).toLocaleString('en')}/s | ${(seconds / copySeconds).toFixed(1)} |`,
   );
 } finally {
-  for (const name of created)
-    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end();
+  await dbs.dropAll();
   await rm(dir, { recursive: true, force: true });
 }

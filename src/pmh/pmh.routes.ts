@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { GatewayEnv, Router } from '../gateway/http/context.js';
-import { requireScope } from '../gateway/http/middleware.js';
+import type { Router } from '../gateway/http/context.js';
+import { hubCaller, requireScope } from '../gateway/http/middleware.js';
 import { COMMON_PROBLEMS, Problem, problemResponse } from '../gateway/http/problem.js';
 import { SCOPES } from '../identity/index.js';
 import type { PmhPort } from './pmh.port.js';
@@ -10,16 +9,6 @@ import { subjectViewSchema } from './pmh.views.js';
 
 const TAG = 'PMH hub';
 const security = [{ bearerAuth: [] }];
-
-function caller(c: Context<GatewayEnv>) {
-  const p = c.get('principal');
-  return {
-    tenantCode: p.tenantCode,
-    businessId: p.businessId,
-    actor: { kind: 'client' as const, id: p.clientId },
-    requestId: c.get('requestId'),
-  };
-}
 
 const postRegistrationTasks = createRoute({
   method: 'post',
@@ -71,7 +60,7 @@ export function registerHubRoutes(app: Router, deps: { hub: PmhPort }): void {
   app.openapi(postRegistrationTasks, async (c) => {
     requireScope(c, SCOPES.register);
     const key = c.req.valid('header')['idempotency-key'];
-    const results = await deps.hub.submit(caller(c), {
+    const results = await deps.hub.submit(hubCaller(c), {
       records: c.req.valid('json'),
       idempotencyKey: key === undefined ? undefined : `api:${c.get('principal').clientId}:${key}`,
     });
@@ -80,7 +69,7 @@ export function registerHubRoutes(app: Router, deps: { hub: PmhPort }): void {
 
   app.openapi(getSubjectRecord, async (c) => {
     const principal = requireScope(c, SCOPES.read);
-    const view = await deps.hub.getSubject(caller(c), c.req.valid('param').subjectId, {
+    const view = await deps.hub.getSubject(hubCaller(c), c.req.valid('param').subjectId, {
       showMyNumber: principal.scopes.has(SCOPES.myNumberView),
     });
     if (!view) throw new Problem('not-found');

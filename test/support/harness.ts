@@ -59,7 +59,7 @@ export async function openTestDatabase(): Promise<Database> {
  *
  * @example
  * const h = await createHarness();
- * it('...', async () => { const t = await h.tenant(); ... });
+ * // in each test: const t = await h.tenant();
  */
 export async function createHarness(
   options: Pick<SystemOptions, 'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry'> & {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Principal, Scope } from '../../identity/index.js';
+import type { HubCaller } from '../../pmh/index.js';
 import type { GatewayEnv } from './context.js';
 import { Problem } from './problem.js';
 
@@ -57,4 +58,15 @@ export function requireScope(c: Context<GatewayEnv>, scope: Scope): Principal {
   const principal = c.get('principal');
   if (!principal.scopes.has(scope)) throw new Problem('forbidden');
   return principal;
+}
+
+/** The hub caller for an authenticated request. */
+export function hubCaller(c: Context<GatewayEnv>): HubCaller {
+  const p = c.get('principal');
+  return {
+    tenantCode: p.tenantCode,
+    businessId: p.businessId,
+    actor: { kind: 'client', id: p.clientId },
+    requestId: c.get('requestId'),
+  };
 }

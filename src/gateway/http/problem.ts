@@ -148,6 +148,11 @@ export function problemBody(
   return body;
 }
 
+/** The OpenAPI response entry for a JSON answer. */
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } };
+}
+
 /** The OpenAPI response entry for a problem status. */
 export function problemResponse(description: string) {
   return { description, content: { [PROBLEM_MEDIA_TYPE]: { schema: problemSchema } } };

@@ -1,20 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { SCOPES } from '../../identity/index.js';
 import {
   type ChangeResult,
   controlFlagsSchema,
   dateField,
   entitlementPatchSchema,
-  type HubCaller,
   type PmhPort,
   recordResultSchema,
   registrationBatchSchema,
   subjectViewSchema,
 } from '../../pmh/index.js';
-import type { GatewayEnv, Router } from '../http/context.js';
-import { requireScope } from '../http/middleware.js';
-import { COMMON_PROBLEMS, Problem, problemResponse } from '../http/problem.js';
+import type { Router } from '../http/context.js';
+import { hubCaller, requireScope } from '../http/middleware.js';
+import { COMMON_PROBLEMS, jsonContent, Problem, problemResponse } from '../http/problem.js';
 
 const TAG = 'Registration';
 const security = [{ bearerAuth: [] }];
@@ -22,23 +20,9 @@ const subjectParams = z.object({ subjectId: z.uuid().openapi({ param: { name: 's
 const entitlementParams = subjectParams.extend({
   entitlementId: z.uuid().openapi({ param: { name: 'entitlementId', in: 'path' } }),
 });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
+const json = jsonContent;
 const NOT_FOUND = { 404: problemResponse('No such subject or entitlement for this client') };
 const INVALID = { 422: problemResponse('Invalid input: every failing field by pointer and code') };
-
-/** The hub caller for an authenticated request. */
-export function hubCaller(c: Context<GatewayEnv>): HubCaller {
-  const p = c.get('principal');
-  return {
-    tenantCode: p.tenantCode,
-    businessId: p.businessId,
-    actor: { kind: 'client', id: p.clientId },
-    requestId: c.get('requestId'),
-  };
-}
 
 function unwrap<T>(result: ChangeResult<T>): T {
   if (result.ok) return result.value;

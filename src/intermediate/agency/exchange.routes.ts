@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { GatewayEnv, Router } from '../../gateway/http/context.js';
 import { requireScope } from '../../gateway/http/middleware.js';
-import { COMMON_PROBLEMS, Problem, problemResponse } from '../../gateway/http/problem.js';
+import { COMMON_PROBLEMS, jsonContent, Problem, problemResponse } from '../../gateway/http/problem.js';
 import { SCOPES } from '../../identity/index.js';
 import { myNumberField } from '../../pmh/index.js';
 import type { ExchangeService } from './exchange.service.js';
@@ -35,10 +35,7 @@ const inquiryView = z
     completedAt: z.string().optional(),
   })
   .openapi('Inquiry');
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
+const json = jsonContent;
 
 const registerReplicas = createRoute({
   method: 'post',

@@ -1,0 +1,71 @@
+/** What every benchmark needs: fresh databases on the throwaway server, free ports, child processes. */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import postgres from 'postgres';
+import { request } from 'undici';
+
+/**
+ * Fresh databases on the server of `DATABASE_URL`, all dropped by `dropAll`.
+ *
+ * @example
+ * const dbs = benchDatabases('bench:ingest'); const url = await dbs.fresh('bench_copy'); … await dbs.dropAll();
+ */
+export function benchDatabases(script: string) {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error(`DATABASE_URL is required (npm run ${script} starts a throwaway PostgreSQL)`);
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const created: string[] = [];
+  return {
+    async fresh(prefix: string): Promise<string> {
+      const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+      await admin.unsafe(`create database ${name}`);
+      created.push(name);
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      return u.toString();
+    },
+    async dropAll(): Promise<void> {
+      for (const name of created)
+        await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+      await admin.end();
+    },
+  };
+}
+
+/** A port the OS just handed out as free. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `probe` answers 200 (or the child exits, or the time is up). */
+export async function waitReady(probe: string, child?: ChildProcess, timeoutMs = 120_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) break;
+    try {
+      const res = await request(probe, { headersTimeout: 2000, bodyTimeout: 2000 });
+      await res.body.dump();
+      if (res.statusCode === 200) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${probe} did not become ready${child ? ` (exit code ${child.exitCode})` : ''}`);
+}
+
+/** Stops a child with SIGTERM (SIGKILL after 10 s) and waits for it. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
