@@ -78,6 +78,7 @@ try {
       PORT: String(port),
       LOG_LEVEL: 'warn',
       INTAKE_BATCH_SIZE: values.batch,
+      INSURER_PORT: '0',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
