@@ -40,6 +40,10 @@ export const AUDIT_ACTIONS = {
   inquiryReleaseApproved: 'exchange.inquiry-release-approved',
   inquiryRefusedByProvider: 'exchange.inquiry-refused-by-provider',
   inquiryResultsPurged: 'exchange.inquiry-results-purged',
+  registrationQueued: 'outbox.registration-queued',
+  deliveryBatchAnswered: 'outbox.batch-answered',
+  deliveryRejected: 'outbox.record-rejected',
+  deliveryGivenUp: 'outbox.record-given-up',
 } as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

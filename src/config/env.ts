@@ -62,6 +62,35 @@ export const envSchema = z
       .enum(['0', '1', 'true', 'false'])
       .default('1')
       .transform((v) => v === '1' || v === 'true'),
+    /** `embedded`: the hub in this process plays PMH. `remote`: forward to PMH_BASE_URL through the outbox. */
+    PMH_MODE: z.enum(['embedded', 'remote']).default('embedded'),
+    PMH_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** A bearer token, or JSON `{ "<tenant>:<businessId>": "<token>", "*": "<token>" }`. */
+    PMH_TOKEN_FILE: z.string().min(1).optional(),
+    PMH_TLS_CA_FILE: z.string().min(1).optional(),
+    PMH_TLS_CERT_FILE: z.string().min(1).optional(),
+    PMH_TLS_KEY_FILE: z.string().min(1).optional(),
+    PMH_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+    PMH_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+    PMH_RATE_PER_SECOND: z.coerce.number().min(0.01).default(10),
+    PMH_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(12),
+    PMH_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
+    PMH_RETRY_MAX_MS: z.coerce.number().int().min(0).default(300_000),
+    PMH_BREAKER_OPEN_MS: z.coerce.number().int().min(0).default(30_000),
+    OUTBOX_ALERT_DEPTH: z.coerce.number().int().min(1).default(10_000),
+    OUTBOX_ALERT_AGE_SECONDS: z.coerce.number().int().min(1).default(900),
+  })
+  .superRefine((e, ctx) => {
+    if (e.PMH_MODE === 'remote' && !e.PMH_BASE_URL)
+      ctx.addIssue({ code: 'custom', path: ['PMH_BASE_URL'], message: 'required when PMH_MODE=remote' });
+    if (Boolean(e.PMH_TLS_CERT_FILE) !== Boolean(e.PMH_TLS_KEY_FILE))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PMH_TLS_KEY_FILE'],
+        message: 'PMH_TLS_CERT_FILE and PMH_TLS_KEY_FILE go together',
+      });
+    if ((e.PMH_TLS_CERT_FILE || e.PMH_TLS_CA_FILE) && e.PMH_BASE_URL && !e.PMH_BASE_URL.startsWith('https:'))
+      ctx.addIssue({ code: 'custom', path: ['PMH_BASE_URL'], message: 'TLS files need an https URL' });
   })
   .transform((e) => ({
     ...e,

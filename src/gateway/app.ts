@@ -11,14 +11,20 @@ import { DOCS_HTML } from './http/docs-page.js';
 import { installProblemHandling } from './http/errors.js';
 import { bearerAuth, requestContext } from './http/middleware.js';
 import { PROBLEMS, Problem, type ProblemCode } from './http/problem.js';
-import type { IntakeService } from './intake/index.js';
+import type { IntakeService, Outbox, OutboxStatus } from './intake/index.js';
 import { registerIntakeRoutes } from './intake/intake.routes.js';
 import { registerRegistrationRoutes } from './registration/registration.routes.js';
 
 /** What the composed application needs. */
 export interface AppDeps {
   database: Database;
+  /** What the municipality-side API talks to: the embedded hub, or the remote PMH adapter. */
   hub: PmhPort;
+  /** The hub in this process, whose own API is mounted under /pmh/v1 (absent in remote mode). */
+  embeddedHub?: PmhPort | undefined;
+  /** Remote mode: registrations are queued here for PMH. */
+  outbox?: Outbox | undefined;
+  outboxStatus?: () => Promise<OutboxStatus | undefined>;
   intake: IntakeService;
   lookups: LookupService;
   permitList: PermitListStore;
@@ -63,6 +69,21 @@ export function createApp(deps: AppDeps) {
       ready ? 200 : 503,
     );
   });
+  app.get('/status', async (c) => {
+    const outbox = await deps.outboxStatus?.();
+    return c.json({
+      status: outbox?.alert ? 'alert' : 'ok',
+      pmhMode: deps.outbox ? 'remote' : 'embedded',
+      database: deps.database.kind,
+      ...(outbox ? { outbox } : {}),
+    });
+  });
+  app.get('/metrics', async (c) => {
+    const outbox = await deps.outboxStatus?.();
+    return c.text(prometheusText(outbox), 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    });
+  });
   app.get('/problems/:code', (c) => {
     const code = c.req.param('code') as ProblemCode;
     const p = PROBLEMS[code];
@@ -73,15 +94,18 @@ export function createApp(deps: AppDeps) {
   const authenticate = createAuthenticator(deps.database.db);
   const api = createRouter();
   api.use('*', bearerAuth(authenticate));
-  registerRegistrationRoutes(api, { hub: deps.hub });
+  registerRegistrationRoutes(api, { hub: deps.hub, ...(deps.outbox ? { outbox: deps.outbox } : {}) });
   registerIntakeRoutes(api, { intake: deps.intake });
   app.route('/api/v1', api);
 
-  const pmh = createRouter();
-  pmh.use('*', bearerAuth(authenticate));
-  registerHubRoutes(pmh, { hub: deps.hub });
-  registerLookupRoutes(pmh, { lookups: deps.lookups, clock: deps.clock });
-  app.route('/pmh/v1', pmh);
+  // In remote mode PMH is elsewhere: the local hub's API is not offered, so nothing lands in it by mistake.
+  if (deps.embeddedHub) {
+    const pmh = createRouter();
+    pmh.use('*', bearerAuth(authenticate));
+    registerHubRoutes(pmh, { hub: deps.embeddedHub });
+    registerLookupRoutes(pmh, { lookups: deps.lookups, clock: deps.clock });
+    app.route('/pmh/v1', pmh);
+  }
 
   const exchange = createRouter();
   exchange.use('*', bearerAuth(authenticate));
@@ -97,6 +121,45 @@ export function createApp(deps: AppDeps) {
   app.doc31('/openapi.json', OPENAPI_INFO);
   app.get('/docs', (c) => c.html(DOCS_HTML));
   return app;
+}
+
+/**
+ * The Prometheus text exposition of the outbox (remote mode); empty gauges in embedded mode.
+ *
+ * @example
+ * prometheusText(undefined); // '# HELP pmh_outbox_depth …'
+ */
+export function prometheusText(outbox: OutboxStatus | undefined): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  metric('pmh_outbox_depth', 'gauge', 'Records queued or sent to PMH and not yet answered', [
+    ['', outbox?.depth ?? 0],
+  ]);
+  metric('pmh_outbox_oldest_age_seconds', 'gauge', 'Age of the oldest unanswered record', [
+    ['', outbox?.oldestAgeSeconds ?? 0],
+  ]);
+  metric(
+    'pmh_outbox_records',
+    'gauge',
+    'Records by delivery state',
+    Object.entries(outbox?.counts ?? {}).map(([state, n]) => [`{state="${state}"}`, n]),
+  );
+  metric(
+    'pmh_outbox_failed_attempts_total',
+    'counter',
+    'Failed delivery attempts by class since start',
+    Object.entries(outbox?.failures ?? {}).map(([cls, n]) => [`{class="${cls}"}`, n]),
+  );
+  metric('pmh_outbox_circuit_open', 'gauge', '1 while the circuit toward PMH is not closed', [
+    ['', outbox && outbox.circuit !== 'closed' ? 1 : 0],
+  ]);
+  metric('pmh_outbox_alert', 'gauge', '1 when a threshold (OUTBOX_ALERT_*) is crossed', [
+    ['', outbox?.alert ? 1 : 0],
+  ]);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The composed application. */

@@ -10,6 +10,7 @@ import { createSimulatorPages, demoSimulators } from '../sim/demo/index.js';
 import { loadOrCreateSecret, seedDemo, seedDemoExchange, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
 import { createPublicKey, demoKeyFiles, hubLinkageKeys, loadOrCreateX25519 } from './linkage-keys.js';
+import { PmhCredentialsError, remotePmhFromEnv } from './remote-config.js';
 import { buildSystem } from './system.js';
 
 async function main(): Promise<void> {
@@ -39,7 +40,9 @@ async function main(): Promise<void> {
   const hubKey = loadOrCreateX25519(keyFiles.hub);
   const eligibilityKey = loadOrCreateX25519(keyFiles.eligibility);
   const linkageKeys = hubLinkageKeys(hubKey, [createPublicKey(eligibilityKey)], env.LINKAGE_KEY_EPOCHS);
+  const remote = remotePmhFromEnv(env);
   const system = await buildSystem({
+    ...(remote ? { remotePmh: remote.options } : {}),
     linkageKeys,
     database,
     masterKey: master.key,
@@ -58,7 +61,7 @@ async function main(): Promise<void> {
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
   const demoExchange = demo ? await seedDemoExchange(database.db, system.exchange, env.DATA_DIR) : undefined;
   const insurerApp = createInsurerApp({ insurer: system.insurer, token: insurerToken, logger });
-  if (demo) {
+  if (demo && !remote) {
     const sims = demoSimulators({
       dataDir: env.DATA_DIR,
       hub: (p, init) => Promise.resolve(system.app.request(p, init)),
@@ -90,7 +93,9 @@ async function main(): Promise<void> {
       `  API docs        ${base}/docs`,
       `  OpenAPI         ${base}/openapi.json`,
       `  health          ${base}/healthz   ${base}/readyz`,
-      `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1`,
+      remote
+        ? `  municipality API ${base}/api/v1   → PMH at ${env.PMH_BASE_URL} (outbox: ${base}/status, ${base}/metrics)`
+        : `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1   status ${base}/status`,
       ...(env.INSURER_PORT > 0
         ? [
             `  insurer server  http://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE})`,
@@ -98,8 +103,8 @@ async function main(): Promise<void> {
         : []),
       `  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`,
     ];
-    if (demo) {
-      lines.push(`  demo tokens     ${demo.file}`);
+    if (demo) lines.push(`  demo tokens     ${demo.file}`);
+    if (demo && !remote) {
       if (demoExchange)
         lines.push(`  exchange        ${base}/exchange/v1   (agencies, tokens, keys: ${demoExchange.file})`);
       lines.push(
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
     server.close();
     insurerServer?.close();
     await system.stop();
+    await remote?.close();
     await database.close();
     process.exit(0);
   };
@@ -140,7 +146,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof EnvError || err instanceof MasterKeyError) {
+  if (err instanceof EnvError || err instanceof MasterKeyError || err instanceof PmhCredentialsError) {
     process.stderr.write(`${err.message}\n`);
   } else {
     process.stderr.write(`pmh-gateway failed to start: ${(err as Error).name}: ${(err as Error).message}\n`);

@@ -14,7 +14,33 @@ import {
   READ_MODEL_SCOPE,
 } from '../pmh/index.js';
 import { type App, createApp } from './app.js';
-import { IntakeService } from './intake/index.js';
+import type { CircuitState } from './http/circuit-breaker.js';
+import type { Backoff } from './http/retry.js';
+import { TokenBucket } from './http/token-bucket.js';
+import {
+  IntakeService,
+  Outbox,
+  OutboxDispatcher,
+  type OutboxStatus,
+  type PmhDeliveryPort,
+} from './intake/index.js';
+import { RemoteHub, type RemoteSubjectReader } from './remote-hub.js';
+
+/** How the gateway reaches a remote PMH (PMH_MODE=remote). */
+export interface RemotePmhOptions {
+  client: PmhDeliveryPort & RemoteSubjectReader;
+  /** The bearer token for a tenant and business, if any. */
+  token: (tenantCode: string, businessId: string) => string | undefined;
+  batchSize?: number;
+  maxAttempts?: number;
+  backoff?: Backoff;
+  ratePerSecond?: number;
+  /** The client's circuit state, for operators. */
+  circuit?: () => CircuitState;
+  /** Thresholds above which the status page raises an alert. */
+  alert?: { depth: number; ageSeconds: number };
+  idleMs?: number;
+}
 
 /** The audit chain of permit-list changes. */
 export const PERMIT_LIST_AUDIT_CHAIN = 'permit-list';
@@ -43,6 +69,8 @@ export interface SystemOptions {
   retentionIntervalMs?: number;
   /** Four-eyes release of held answers (two different operators). */
   fourEyes?: boolean;
+  /** Forward registrations to a remote PMH through the outbox instead of the embedded hub. */
+  remotePmh?: RemotePmhOptions;
 }
 
 /** The running parts of one gateway process. */
@@ -57,6 +85,11 @@ export interface System {
   lookups: LookupService;
   permitList: PermitListStore;
   exchange: ExchangeService;
+  /** Remote mode: the outbox toward PMH and its dispatcher. */
+  outbox?: Outbox;
+  dispatcher?: OutboxDispatcher;
+  /** What operators see of the outbox (remote mode). */
+  outboxStatus(): Promise<OutboxStatus | undefined>;
   /** Starts the background workers (intake, and numbering unless turned off). */
   start(options?: { numbering?: boolean }): void;
   /** Stops them after the work in hand. */
@@ -80,10 +113,30 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   // key created from within a transaction would wait for that transaction forever.
   await keyRing.forScope(READ_MODEL_SCOPE);
   const hub = new PmhService({ db: database.db, keyRing, clock });
+  const remote = options.remotePmh;
+  const outbox = remote ? new Outbox({ db: database.db, keyRing, clock }) : undefined;
+  const dispatcher =
+    remote && outbox
+      ? new OutboxDispatcher({
+          db: database.db,
+          outbox,
+          port: remote.client,
+          token: remote.token,
+          clock,
+          logger: logger.child({ component: 'outbox' }),
+          rate: new TokenBucket({ ratePerSecond: remote.ratePerSecond ?? 10 }),
+          ...(remote.batchSize === undefined ? {} : { batchSize: remote.batchSize }),
+          ...(remote.maxAttempts === undefined ? {} : { maxAttempts: remote.maxAttempts }),
+          ...(remote.backoff === undefined ? {} : { backoff: remote.backoff }),
+          ...(remote.idleMs === undefined ? {} : { idleMs: remote.idleMs }),
+        })
+      : undefined;
+  const gatewayHub = remote ? new RemoteHub({ client: remote.client, token: remote.token }) : hub;
   const intake = new IntakeService({
     db: database.db,
     keyRing,
-    hub,
+    hub: gatewayHub,
+    outbox: outbox && dispatcher ? { store: outbox, nudge: () => dispatcher.nudge() } : undefined,
     clock,
     logger: logger.child({ component: 'intake' }),
     batchSize: options.batchSize ?? 1000,
@@ -134,7 +187,35 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   });
   const relay = new Relay({ exchange, permitList });
   const retentionMs = options.inquiryRetentionMs ?? 30 * 24 * 3600_000;
-  const app = createApp({ database, hub, intake, lookups, permitList, exchange, relay, clock, logger });
+  const outboxStatus = async (): Promise<OutboxStatus | undefined> => {
+    if (!outbox || !dispatcher || !remote) return undefined;
+    const [backlog, counts] = await Promise.all([outbox.backlog(), outbox.counts()]);
+    const alert = remote.alert ?? { depth: 10_000, ageSeconds: 900 };
+    const alerts: string[] = [];
+    if (backlog.depth >= alert.depth) alerts.push(`depth ${backlog.depth} >= ${alert.depth}`);
+    if ((backlog.oldestAgeSeconds ?? 0) >= alert.ageSeconds)
+      alerts.push(
+        `oldest record waits ${Math.round(backlog.oldestAgeSeconds ?? 0)} s >= ${alert.ageSeconds} s`,
+      );
+    if (counts.givenUp > 0) alerts.push(`${counts.givenUp} records given up`);
+    const circuit = remote.circuit?.() ?? 'closed';
+    if (circuit !== 'closed') alerts.push(`circuit ${circuit}`);
+    return { ...backlog, counts, failures: dispatcher.failures, circuit, alert: alerts.length > 0, alerts };
+  };
+  const app = createApp({
+    database,
+    hub: gatewayHub,
+    embeddedHub: remote ? undefined : hub,
+    outbox,
+    outboxStatus,
+    intake,
+    lookups,
+    permitList,
+    exchange,
+    relay,
+    clock,
+    logger,
+  });
   let purge: NodeJS.Timeout | undefined;
   let retention: NodeJS.Timeout | undefined;
   return {
@@ -148,9 +229,12 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     lookups,
     permitList,
     exchange,
+    ...(outbox && dispatcher ? { outbox, dispatcher } : {}),
+    outboxStatus,
     start(startOptions = {}) {
       intake.start();
-      if (startOptions.numbering ?? true) numbering.start();
+      dispatcher?.start();
+      if ((startOptions.numbering ?? true) && !remote) numbering.start();
       purge ??= setInterval(() => {
         lookups
           .purgeExpiredKeys()
@@ -173,7 +257,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
       if (retention) clearInterval(retention);
       purge = undefined;
       retention = undefined;
-      await Promise.all([intake.stop(), numbering.stop()]);
+      await Promise.all([intake.stop(), numbering.stop(), dispatcher?.stop()]);
     },
   };
 }

@@ -1,3 +1,4 @@
+export { CircuitBreaker, type CircuitState } from '../gateway/http/circuit-breaker.js';
 export {
   FIELD_CODES,
   type FieldCode,
@@ -15,7 +16,6 @@ export {
 } from './lookups/lookups.schemas.js';
 export { type LookupCaller, LookupService } from './lookups/lookups.service.js';
 export { READ_MODEL_SCOPE, refreshReadModel } from './lookups/read-model.js';
-export { CircuitBreaker, type CircuitState } from './numbering/circuit-breaker.js';
 export { InProcessNumbering } from './numbering/in-process.js';
 export {
   createInsurerDispatcher,

@@ -24,6 +24,10 @@ export interface Submission {
 export type ChangeResult<T> =
   | { ok: true; value: T }
   | { ok: false; reason: 'not-found' }
+  /** The PMH behind this port has no such operation (a remote PMH's public API). */
+  | { ok: false; reason: 'unsupported' }
+  /** The PMH behind this port did not answer (remote). */
+  | { ok: false; reason: 'unavailable' }
   | { ok: false; reason: 'invalid'; errors: FieldError[] };
 
 /**

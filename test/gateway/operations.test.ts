@@ -30,6 +30,7 @@ const SAMPLES: Record<string, { body?: string; contentType?: string; query?: str
   registerSubjects: { body: JSON.stringify([record()]), contentType: 'application/json' },
   postRegistrationTasks: { body: JSON.stringify([record()]), contentType: 'application/json' },
   getSubject: {},
+  getSubmission: {},
   getSubjectRecord: {},
   updateEntitlement: { body: JSON.stringify({ incomeSegment: '低所得1' }), contentType: 'application/json' },
   expireEntitlement: {

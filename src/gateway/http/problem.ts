@@ -59,6 +59,17 @@ export const PROBLEMS = {
     title: 'サービスの準備ができていません',
     detail: 'A dependency is not reachable; retry later.',
   },
+  'not-available-in-remote-mode': {
+    status: 501,
+    title: '接続先のPMHではこの操作を利用できません',
+    detail:
+      'The gateway forwards to a remote PMH whose public API has no such operation; make the change in a registration record instead.',
+  },
+  'pmh-unavailable': {
+    status: 503,
+    title: 'PMHに接続できません',
+    detail: 'The remote PMH did not answer in time or answered outside its contract; retry later.',
+  },
   'internal-error': {
     status: 500,
     title: 'システム内部でエラーが発生しました',

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { numberingViewSchema } from '../../pmh/index.js';
+import { deliveryViewSchema } from './outbox.schemas.js';
 
 const fieldErrorView = z.object({
   index: z.number().int().optional(),
@@ -26,6 +27,8 @@ export const linkageFileViewSchema = z
       deleted: z.number().int(),
       notFound: z.number().int(),
       rejected: z.number().int(),
+      queued: z.number().int().openapi({ description: 'Rows waiting for the remote PMH (remote mode)' }),
+      givenUp: z.number().int().openapi({ description: 'Rows whose delivery was given up (remote mode)' }),
     }),
     resumeCount: z.number().int(),
     lastResumedFrom: z.number().int().nullable(),
@@ -34,12 +37,24 @@ export const linkageFileViewSchema = z
       z.object({
         rowNo: z.number().int(),
         line: z.number().int(),
-        outcome: z.enum(['created', 'updated', 'unchanged', 'deleted', 'not-found', 'rejected']),
+        outcome: z.enum([
+          'created',
+          'updated',
+          'unchanged',
+          'deleted',
+          'not-found',
+          'rejected',
+          'queued',
+          'given-up',
+        ]),
         subjectId: z.uuid().nullable(),
         errors: z.array(fieldErrorView).optional(),
         numbering: numberingViewSchema
           .optional()
           .openapi({ description: "The subject's PMH-ID numbering state now" }),
+        delivery: deliveryViewSchema
+          .optional()
+          .openapi({ description: 'Remote mode: where the row is on its way to PMH' }),
       }),
     ),
     nextAfter: z

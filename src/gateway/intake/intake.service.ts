@@ -22,6 +22,7 @@ import { type CsvEncoding, charsetFromContentType, createEncodingSniffer, decode
 import type { LinkageFileView } from './intake.schemas.js';
 import { linkageFileChunks, linkageFileRows, linkageFiles } from './intake.tables.js';
 import { checkHeader, type LinkageHeader, rowToRecord } from './linkage-columns.js';
+import type { Outbox, SealedItems } from './outbox.service.js';
 
 const CHUNK_BYTES = 1 << 20;
 const ROW_COLUMNS = {
@@ -35,8 +36,11 @@ const ROW_COLUMNS = {
 } as const;
 const HEADER_LIMIT = 64 * 1024;
 
-/** The outcome of one row of a linkage file. */
-export type RowOutcome = RecordOutcome | 'rejected';
+/**
+ * The outcome of one row of a linkage file. With a remote PMH, a valid row is `queued` until
+ * PMH answers, then takes PMH's outcome (or `given-up` when delivery was given up).
+ */
+export type RowOutcome = RecordOutcome | 'rejected' | 'queued' | 'given-up';
 
 /** Why an upload was refused before anything was stored. */
 export type UploadRefusal =
@@ -55,6 +59,8 @@ export interface IntakeDeps {
   leaseMs?: number;
   maxBytes?: number;
   instanceId?: string;
+  /** Remote mode: valid rows go to this outbox (in the batch's transaction) instead of the hub. */
+  outbox?: { store: Outbox; nudge: () => void } | undefined;
 }
 
 type Row = PendingRow & { errors?: FieldError[]; record?: RegistrationRecord; keyDigest?: Buffer };
@@ -79,7 +85,10 @@ interface PreparedBatch {
     deleted: number;
     notFound: number;
     rejected: number;
+    queued: number;
   };
+  /** Records for the remote PMH, stored with the batch. */
+  sealed?: SealedItems;
   /** Key digests of this batch's accepted rows, for the duplicate check of the next batch. */
   digests: Set<string>;
 }
@@ -312,6 +321,12 @@ export class IntakeService {
         : [];
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;
+    const deliveries = this.deps.outbox
+      ? await this.deps.outbox.store.deliveriesOfRows(
+          file.id,
+          shown.map((r) => r.rowNo),
+        )
+      : undefined;
     const states = await this.deps.hub.numberingStates(
       {
         tenantCode: principal.tenantCode,
@@ -338,6 +353,8 @@ export class IntakeService {
         deleted: file.deleted,
         notFound: file.notFound,
         rejected: file.rejected,
+        queued: file.queued,
+        givenUp: file.givenUp,
       },
       resumeCount: file.resumeCount,
       lastResumedFrom: file.lastResumedFrom,
@@ -349,6 +366,7 @@ export class IntakeService {
         subjectId: r.subjectId,
         ...(r.errors ? { errors: JSON.parse(r.errors) as FieldError[] } : {}),
         ...(r.subjectId && states[r.subjectId] ? { numbering: states[r.subjectId] } : {}),
+        ...(deliveries?.has(r.rowNo) ? { delivery: deliveries.get(r.rowNo) } : {}),
       })),
       nextAfter: more ? (shown.at(-1)?.rowNo ?? null) : null,
     };
@@ -571,13 +589,25 @@ export class IntakeService {
     const valid = rows.filter((r) => r.record);
     const first = batch[0]?.rowNo ?? 0;
     const last = batch.at(-1)?.rowNo ?? 0;
-    const results = valid.length
-      ? await this.deps.hub.submit(caller, {
-          idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
-          records: valid.map((r) => r.record as RegistrationRecord),
-          recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
-        })
-      : [];
+    const outbox = this.deps.outbox?.store;
+    const sealed =
+      outbox && valid.length
+        ? await outbox.seal(
+            { tenantCode: file.tenantCode, businessId: file.businessId, clientId: file.clientId },
+            'linkage-file',
+            file.id,
+            valid.map((r) => ({ index: r.rowNo, record: r.record as RegistrationRecord })),
+          )
+        : undefined;
+    const results = outbox
+      ? valid.map((_, index) => ({ index, subjectId: null, outcome: 'queued' as const }))
+      : valid.length
+        ? await this.deps.hub.submit(caller, {
+            idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
+            records: valid.map((r) => r.record as RegistrationRecord),
+            recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
+          })
+        : [];
     const outcomes = new Map<number, { outcome: RowOutcome; subjectId: string | null }>();
     valid.forEach((r, i) => {
       const res = results[i];
@@ -585,12 +615,12 @@ export class IntakeService {
       outcomes.set(r.rowNo, { outcome: res.outcome, subjectId: res.subjectId });
     });
 
-    const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, notFound: 0, rejected: 0 };
+    const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, notFound: 0, rejected: 0, queued: 0 };
     const audit: AuditEntryInput[] = [];
     const values = rows.map((r) => {
       const o = outcomes.get(r.rowNo) ?? { outcome: 'rejected' as const, subjectId: null };
       if (o.outcome === 'not-found') counts.notFound += 1;
-      else counts[o.outcome] += 1;
+      else if (o.outcome !== 'given-up') counts[o.outcome] += 1;
       if (o.outcome === 'rejected') {
         audit.push({
           actor: caller.actor,
@@ -609,7 +639,7 @@ export class IntakeService {
         errors: r.errors ? JSON.stringify(r.errors) : null,
       };
     });
-    return { first, last, values, audit, counts, digests };
+    return { first, last, values, audit, counts, digests, ...(sealed ? { sealed } : {}) };
   }
 
   /** Commits a prepared batch's row outcomes and audit entries together with the cursor. */
@@ -625,6 +655,7 @@ export class IntakeService {
         throw new Error('lost the lease on this linkage file');
       }
       await bulkInsert(tx, 'intake.linkage_file_rows', ROW_COLUMNS, values);
+      if (batch.sealed) await this.deps.outbox?.store.insert(tx, batch.sealed);
       if (audit.length) await appendAudit(tx, file.tenantCode, audit, this.deps.clock());
       await tx
         .update(linkageFiles)
@@ -636,9 +667,11 @@ export class IntakeService {
           deleted: sql`${linkageFiles.deleted} + ${counts.deleted}`,
           notFound: sql`${linkageFiles.notFound} + ${counts.notFound}`,
           rejected: sql`${linkageFiles.rejected} + ${counts.rejected}`,
+          queued: sql`${linkageFiles.queued} + ${counts.queued}`,
           leaseUntil: sql`now() + make_interval(secs => ${this.#leaseMs / 1000})`,
         })
         .where(eq(linkageFiles.id, file.id));
     });
+    if (batch.sealed) this.deps.outbox?.nudge();
   }
 }

@@ -31,6 +31,10 @@ export const linkageFiles = intakeSchema.table(
     deleted: integer('deleted').notNull().default(0),
     notFound: integer('not_found').notNull().default(0),
     rejected: integer('rejected').notNull().default(0),
+    /** Rows waiting for the remote PMH's answer (remote mode). */
+    queued: integer('queued').notNull().default(0),
+    /** Rows whose delivery to the remote PMH was given up (remote mode). */
+    givenUp: integer('given_up').notNull().default(0),
     resumeCount: integer('resume_count').notNull().default(0),
     lastResumedFrom: integer('last_resumed_from'),
     leaseOwner: text('lease_owner'),

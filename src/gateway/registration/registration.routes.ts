@@ -13,6 +13,12 @@ import {
 import type { Router } from '../http/context.js';
 import { hubCaller, requireScope } from '../http/middleware.js';
 import { COMMON_PROBLEMS, jsonContent, Problem, problemResponse } from '../http/problem.js';
+import {
+  deliveryViewSchema,
+  type Outbox,
+  submissionAcceptedSchema,
+  submissionViewSchema,
+} from '../intake/index.js';
 
 const TAG = 'Registration';
 const security = [{ bearerAuth: [] }];
@@ -27,6 +33,8 @@ const INVALID = { 422: problemResponse('Invalid input: every failing field by po
 function unwrap<T>(result: ChangeResult<T>): T {
   if (result.ok) return result.value;
   if (result.reason === 'not-found') throw new Problem('not-found');
+  if (result.reason === 'unsupported') throw new Problem('not-available-in-remote-mode');
+  if (result.reason === 'unavailable') throw new Problem('pmh-unavailable');
   throw new Problem('validation-failed', result.errors);
 }
 
@@ -37,7 +45,7 @@ const registerSubjects = createRoute({
   tags: [TAG],
   summary: 'Register, update or delete subjects and entitlements (all or nothing)',
   description:
-    'A JSON array of records in the shape of the PMH municipality API. If any record is invalid, nothing is stored and the 422 answer lists every bad record by index and field.',
+    'A JSON array of records in the shape of the PMH municipality API. If any record is invalid, nothing is stored and the 422 answer lists every bad record by index and field. With the embedded hub the answer (200) has one result per record; when the gateway forwards to a remote PMH (PMH_MODE=remote) the records are stored for delivery in the same transaction and the answer is 202 with a submission id: follow each record with getSubmission.',
   security,
   request: { body: { required: true, content: { 'application/json': { schema: registrationBatchSchema } } } },
   responses: {
@@ -45,6 +53,7 @@ const registerSubjects = createRoute({
       z.object({ results: z.array(recordResultSchema) }).openapi('RegistrationResults'),
       'One result per record',
     ),
+    202: json(submissionAcceptedSchema, 'Remote mode: stored for delivery to PMH'),
     ...INVALID,
     ...COMMON_PROBLEMS,
   },
@@ -58,7 +67,39 @@ const getSubject = createRoute({
   summary: 'A subject with its entitlements (個人番号 masked without scope my-number:view)',
   security,
   request: { params: subjectParams },
-  responses: { 200: json(subjectViewSchema, 'The subject'), ...NOT_FOUND, ...COMMON_PROBLEMS },
+  responses: {
+    200: json(
+      subjectViewSchema
+        .extend({
+          delivery: deliveryViewSchema
+            .optional()
+            .openapi({ description: 'Remote mode: the latest delivery to PMH that named this subject' }),
+        })
+        .openapi('RegisteredSubject'),
+      'The subject',
+    ),
+    ...NOT_FOUND,
+    ...COMMON_PROBLEMS,
+  },
+});
+
+const getSubmission = createRoute({
+  method: 'get',
+  path: '/submissions/{submissionId}',
+  operationId: 'getSubmission',
+  tags: [TAG],
+  summary: 'Remote mode: where each record of a registration is on its way to PMH',
+  description:
+    "Per record: queued, sent, accepted (with PMH's outcome and subject id), rejected (with PMH's reason codes) or given-up.",
+  security,
+  request: {
+    params: z.object({ submissionId: z.uuid().openapi({ param: { name: 'submissionId', in: 'path' } }) }),
+  },
+  responses: {
+    200: json(submissionViewSchema, 'The submission'),
+    404: problemResponse('No such submission for this client'),
+    ...COMMON_PROBLEMS,
+  },
 });
 
 const updateEntitlement = createRoute({
@@ -136,18 +177,36 @@ const setControlFlags = createRoute({
  * @example
  * registerRegistrationRoutes(api, { hub });
  */
-export function registerRegistrationRoutes(app: Router, deps: { hub: PmhPort }): void {
+export function registerRegistrationRoutes(app: Router, deps: { hub: PmhPort; outbox?: Outbox }): void {
+  const outbox = deps.outbox;
   app.openapi(registerSubjects, async (c) => {
-    requireScope(c, SCOPES.register);
+    const principal = requireScope(c, SCOPES.register);
+    if (outbox) {
+      const accepted = await outbox.acceptRegistration(principal, c.req.valid('json'), c.get('requestId'));
+      return c.json({ ...accepted, state: 'queued' as const }, 202);
+    }
     const results = await deps.hub.submit(hubCaller(c), { records: c.req.valid('json') });
     return c.json({ results }, 200);
   });
 
   app.openapi(getSubject, async (c) => {
     const principal = requireScope(c, SCOPES.read);
-    const view = await deps.hub.getSubject(hubCaller(c), c.req.valid('param').subjectId, {
-      showMyNumber: principal.scopes.has(SCOPES.myNumberView),
-    });
+    const { subjectId } = c.req.valid('param');
+    const [view, delivery] = await Promise.all([
+      deps.hub.getSubject(hubCaller(c), subjectId, {
+        showMyNumber: principal.scopes.has(SCOPES.myNumberView),
+      }),
+      outbox?.deliveryOfSubject(principal.tenantCode, principal.businessId, subjectId),
+    ]);
+    if (!view) throw new Problem('not-found');
+    return c.json(delivery ? { ...view, delivery } : view, 200);
+  });
+
+  app.openapi(getSubmission, async (c) => {
+    const principal = requireScope(c, SCOPES.read);
+    const view = outbox
+      ? await outbox.getSubmission(principal, c.req.valid('param').submissionId)
+      : undefined;
     if (!view) throw new Problem('not-found');
     return c.json(view, 200);
   });

@@ -1,5 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { type Dispatcher, Pool, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
+import { CircuitBreaker, CircuitOpenError } from '../../gateway/http/circuit-breaker.js';
+import {
+  createPool,
+  HEADER_TOKEN,
+  mediaType,
+  type OutboundTls,
+  readCapped,
+  readProblemCode,
+  transportCode,
+} from '../../gateway/http/outbound.js';
+import {
+  type Backoff,
+  parseRetryAfterMs,
+  RetriesExhaustedError,
+  RetryableFailure,
+  withRetry,
+} from '../../gateway/http/retry.js';
 import {
   type NumberingAnswerItem,
   type NumberingPort,
@@ -9,26 +26,12 @@ import {
   numberingAnswerSchema,
   numberingRequestSchema,
 } from '../../intermediate/insurer/index.js';
-import { CircuitBreaker } from './circuit-breaker.js';
-import {
-  type Backoff,
-  parseRetryAfterMs,
-  RetriesExhaustedError,
-  RetryableFailure,
-  withRetry,
-} from './retry.js';
 
 /** The numbering operation of the insurer intermediate server, under `baseUrl`. */
 export const PMH_ID_REQUESTS_PATH = '/insurer/v1/pmh-id-requests';
 
 /** Largest 200 answer read (5,000 items with reasons fit well inside); beyond it the answer is refused. */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
-/** Largest problem+json read from an error answer. */
-const MAX_PROBLEM_BYTES = 64 * 1024;
-/** Header values we send: visible ASCII only, so undici never refuses them mid-retry. */
-const HEADER_TOKEN = /^[\x21-\x7E]{1,255}$/;
-/** A problem `code` is echoed in messages only when it looks like a code and carries no digit run. */
-const SAFE_CODE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 /** Schema keys that may appear in an issue path of an error message; anything else becomes `?`. */
 const KNOWN_KEYS = new Set([
   'items',
@@ -150,6 +153,7 @@ export class InsurerHttpClient implements NumberingPort {
         random: this.#random,
       });
     } catch (err) {
+      if (err instanceof CircuitOpenError) throw new NumberingUnavailableError('circuit open');
       if (err instanceof RetriesExhaustedError)
         throw new NumberingUnavailableError(
           `insurer numbering unavailable after ${err.attempts} attempts (last: ${err.last.message})`,
@@ -198,7 +202,7 @@ export class InsurerHttpClient implements NumberingPort {
       }
       let text: string;
       try {
-        text = await readCapped(res.body, MAX_ANSWER_BYTES);
+        text = await readCapped(res.body, MAX_ANSWER_BYTES, (message) => new NumberingProtocolError(message));
       } catch (err) {
         if (err instanceof NumberingProtocolError) throw err;
         throw new RetryableFailure(
@@ -224,17 +228,9 @@ export class InsurerHttpClient implements NumberingPort {
  */
 export function createInsurerDispatcher(
   baseUrl: string,
-  opts: { connections?: number; tls?: { ca?: string; cert?: string; key?: string } } = {},
+  opts: { connections?: number; tls?: OutboundTls } = {},
 ): Dispatcher {
-  const url = new URL(baseUrl);
-  if (opts.tls && url.protocol !== 'https:') throw new RangeError('tls options need an https baseUrl');
-  return new Pool(url.origin, {
-    connections: opts.connections ?? 10,
-    pipelining: 1,
-    keepAliveTimeout: 4_000,
-    keepAliveMaxTimeout: 600_000,
-    ...(opts.tls ? { connect: { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key } } : {}),
-  });
+  return createPool(baseUrl, opts);
 }
 
 /** Validates a 200 answer against the request; returns its items or throws, never both. */
@@ -273,49 +269,4 @@ function describeIssue(error: { issues: readonly { code: string; path: readonly 
     .map((p) => (typeof p === 'number' ? String(p) : typeof p === 'string' && KNOWN_KEYS.has(p) ? p : '?'))
     .join('.');
   return `${issue.code} at ${path || '(root)'}`;
-}
-
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    size += buf.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new NumberingProtocolError(`answer refused: body larger than ${maxBytes} bytes`);
-    }
-    chunks.push(buf);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new NumberingProtocolError('answer refused: body is not UTF-8');
-  }
-}
-
-/** The problem `code` of an error answer when it is safe to repeat; drains the body either way. */
-async function readProblemCode(res: Dispatcher.ResponseData): Promise<string | undefined> {
-  try {
-    const problem: unknown = JSON.parse(await readCapped(res.body, MAX_PROBLEM_BYTES));
-    const code =
-      typeof problem === 'object' && problem !== null ? (problem as { code?: unknown }).code : undefined;
-    return typeof code === 'string' && SAFE_CODE.test(code) && !/\d{4}/.test(code) ? code : undefined;
-  } catch {
-    res.body.destroy();
-    return undefined;
-  }
-}
-
-function mediaType(value: string | string[] | undefined): string {
-  const raw = Array.isArray(value) ? value[0] : value;
-  return (raw ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-}
-
-/** An undici error code (e.g. `UND_ERR_SOCKET`, `ECONNREFUSED`) or the error's class name; never its message. */
-function transportCode(err: unknown): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,40}$/.test(code)) return `(${code})`;
-  const name = err instanceof Error ? err.name : '';
-  return /^[A-Za-z]{1,40}$/.test(name) ? `(${name})` : '';
 }

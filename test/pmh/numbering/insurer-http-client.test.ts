@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CircuitBreaker } from '../../../src/gateway/http/circuit-breaker.js';
 import {
   type NumberingAnswerItem,
   NumberingProtocolError,
   type NumberingRequestItem,
   NumberingUnavailableError,
 } from '../../../src/intermediate/insurer/index.js';
-import { CircuitBreaker } from '../../../src/pmh/numbering/circuit-breaker.js';
 import {
   createInsurerDispatcher,
   InsurerHttpClient,

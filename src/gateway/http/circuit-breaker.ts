@@ -1,11 +1,20 @@
-import { NumberingUnavailableError } from '../../intermediate/insurer/index.js';
-
 /** The three states of a {@link CircuitBreaker}. */
 export const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[number];
 
-/** Thrown without calling anything while the circuit is open (or its one half-open trial is in flight). */
-export class CircuitOpenError extends NumberingUnavailableError {
+/**
+ * Thrown without calling anything while the circuit is open (or its one half-open trial is in
+ * flight). Clients translate it into their own vocabulary (e.g. a retry later).
+ *
+ * @example
+ * try {
+ *   await breaker.execute(call);
+ * } catch (err) {
+ *   if (err instanceof CircuitOpenError) return { kind: 'retry', retryAfterMs: breaker.retryInMs };
+ *   throw err;
+ * }
+ */
+export class CircuitOpenError extends Error {
   override name = 'CircuitOpenError';
   constructor() {
     super('circuit open');
@@ -25,8 +34,8 @@ export interface CircuitBreakerOptions {
 
 /**
  * A consecutive-failure circuit breaker: closed → open after `failureThreshold` consecutive
- * failures; open rejects immediately with {@link CircuitOpenError} (a
- * `NumberingUnavailableError('circuit open')`) for `openMs`; then half-open lets exactly one
+ * failures; open rejects immediately with {@link CircuitOpenError} (message `circuit open`)
+ * for `openMs`; then half-open lets exactly one
  * trial call through — success closes, failure reopens for another `openMs`.
  *
  * Any rejection of the guarded function counts as a failure; any fulfilment as a success.
@@ -59,6 +68,17 @@ export class CircuitBreaker {
   get state(): CircuitState {
     if (this.#state === 'open' && this.#now() - this.#openedAt >= this.openMs) this.#transition('half-open');
     return this.#state;
+  }
+
+  /**
+   * Milliseconds until an open circuit half-opens; 0 when it is not open.
+   *
+   * @example
+   * if (breaker.state === 'open') scheduleRetry(breaker.retryInMs);
+   */
+  get retryInMs(): number {
+    if (this.state !== 'open') return 0;
+    return Math.max(0, this.openMs - (this.#now() - this.#openedAt));
   }
 
   /** Consecutive failures counted while closed. */

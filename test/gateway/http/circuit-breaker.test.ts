@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { NumberingUnavailableError } from '../../../src/intermediate/insurer/index.js';
-import { CircuitBreaker, type CircuitState } from '../../../src/pmh/numbering/circuit-breaker.js';
+import {
+  CircuitBreaker,
+  CircuitOpenError,
+  type CircuitState,
+} from '../../../src/gateway/http/circuit-breaker.js';
 
 function harness(options: { failureThreshold?: number; openMs?: number } = {}) {
   let clock = 1_000_000;
@@ -61,7 +64,7 @@ describe('CircuitBreaker', () => {
     expect(h.changes).toEqual([['closed', 'open']]);
   });
 
-  it('rejects at once with NumberingUnavailableError("circuit open") without calling the function while open', async () => {
+  it('rejects at once with CircuitOpenError("circuit open") without calling the function while open', async () => {
     const h = harness();
     await failTimes(h, 3);
     const before = h.calls();
@@ -69,7 +72,8 @@ describe('CircuitBreaker', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(NumberingUnavailableError);
+    expect(err).toBeInstanceOf(CircuitOpenError);
+    expect((err as Error).name).toBe('CircuitOpenError');
     expect((err as Error).message).toBe('circuit open');
     expect(h.calls(), 'the guarded function must not run while open').toBe(before);
   });
@@ -85,6 +89,18 @@ describe('CircuitBreaker', () => {
       ['closed', 'open'],
       ['open', 'half-open'],
     ]);
+  });
+
+  it('reports the time left until an open circuit half-opens, and 0 otherwise', async () => {
+    const h = harness();
+    expect(h.breaker.retryInMs, 'closed').toBe(0);
+    await failTimes(h, 3);
+    expect(h.breaker.retryInMs).toBe(1_000);
+    h.advance(400);
+    expect(h.breaker.retryInMs).toBe(600);
+    h.advance(600);
+    expect(h.breaker.retryInMs, 'half-open').toBe(0);
+    expect(h.breaker.state).toBe('half-open');
   });
 
   it('closes when the half-open trial succeeds', async () => {

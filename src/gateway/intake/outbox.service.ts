@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { type Actor, AUDIT_ACTIONS, appendAudit } from '../../audit/index.js';
+import { type KeyRing, open, sealText } from '../../crypto/index.js';
+import { bulkInsert } from '../../db/bulk.js';
+import { type Db, queryRows } from '../../db/client.js';
+import type { Principal } from '../../identity/index.js';
+import type { FieldError, RegistrationRecord } from '../../pmh/index.js';
+import type { DeliveryCounts, DeliveryView, SubmissionView } from './outbox.schemas.js';
+import { type DeliveryState, outboxMessages, outboxSubmissions, type SourceKind } from './outbox.tables.js';
+
+const MESSAGE_COLUMNS = {
+  tenant_code: 'text',
+  business_id: 'text',
+  client_id: 'text',
+  source_kind: 'text',
+  source_id: 'uuid',
+  source_index: 'int',
+  sealed: 'bytea',
+  state: 'text',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+} as const;
+
+/** Who owes the records: the tenant, business and client they came from. */
+export interface OutboxOwner {
+  tenantCode: string;
+  businessId: string;
+  clientId: string;
+}
+
+/** Records sealed and ready to be stored in the caller's transaction. */
+export interface SealedItems {
+  rows: Record<string, unknown>[];
+}
+
+/** The envelope context of a queued record: it can only be opened as that record. */
+export function messageContext(kind: SourceKind, sourceId: string, index: number): string {
+  return `outbox:${kind}:${sourceId}:${index}`;
+}
+
+type MessageRow = typeof outboxMessages.$inferSelect;
+
+/** A stored message as the API shows it (codes only, never a value). */
+export function deliveryView(m: MessageRow): DeliveryView {
+  return {
+    state: m.state,
+    attempts: m.attempts,
+    outcome: m.outcome,
+    subjectId: m.subjectId,
+    ...(m.errors ? { errors: JSON.parse(m.errors) as FieldError[] } : {}),
+    updatedAt: m.updatedAt.toISOString(),
+  };
+}
+
+/** Zero counts, filled from `state → count` rows. */
+export function toDeliveryCounts(rows: readonly { state: string; n: number | string }[]): DeliveryCounts {
+  const counts: DeliveryCounts = { queued: 0, sent: 0, accepted: 0, rejected: 0, givenUp: 0 };
+  for (const r of rows) {
+    const key = (r.state === 'given-up' ? 'givenUp' : r.state) as keyof DeliveryCounts;
+    if (key in counts) counts[key] += Number(r.n);
+  }
+  return counts;
+}
+
+/**
+ * The transactional outbox toward a remote PMH: what the case system handed over is stored,
+ * sealed, in the same transaction that accepts it; {@link OutboxDispatcher} delivers it.
+ *
+ * @example
+ * const outbox = new Outbox({ db, keyRing, clock });
+ * const { submissionId } = await outbox.acceptRegistration(principal, records, requestId);
+ */
+export class Outbox {
+  constructor(private readonly deps: { db: Db; keyRing: KeyRing; clock: () => Date }) {}
+
+  /** Seals records for {@link Outbox.insert} (outside any transaction: keys may load). */
+  async seal(
+    owner: OutboxOwner,
+    kind: SourceKind,
+    sourceId: string,
+    items: readonly { index: number; record: RegistrationRecord }[],
+  ): Promise<SealedItems> {
+    const { dataKey } = await this.deps.keyRing.forScope(owner.tenantCode);
+    const now = this.deps.clock();
+    return {
+      rows: items.map((item) => ({
+        tenant_code: owner.tenantCode,
+        business_id: owner.businessId,
+        client_id: owner.clientId,
+        source_kind: kind,
+        source_id: sourceId,
+        source_index: item.index,
+        sealed: sealText(dataKey, JSON.stringify(item.record), messageContext(kind, sourceId, item.index)),
+        state: 'queued' satisfies DeliveryState,
+        created_at: now,
+        updated_at: now,
+      })),
+    };
+  }
+
+  /** Stores sealed records in the caller's transaction; a record already queued is kept as it is. */
+  async insert(tx: Db, items: SealedItems): Promise<void> {
+    await bulkInsert(tx, 'outbox.messages', MESSAGE_COLUMNS, items.rows, { onConflictDoNothing: true });
+  }
+
+  /** Opens a stored record (for the dispatcher). */
+  async openRecord(m: Pick<MessageRow, 'tenantCode' | 'sourceKind' | 'sourceId' | 'sourceIndex' | 'sealed'>) {
+    if (!m.sealed) throw new Error('record already delivered');
+    const { dataKey } = await this.deps.keyRing.forScope(m.tenantCode);
+    return JSON.parse(
+      open(dataKey, m.sealed, messageContext(m.sourceKind, m.sourceId, m.sourceIndex)).toString('utf8'),
+    ) as RegistrationRecord;
+  }
+
+  /**
+   * Accepts a validated JSON registration for delivery: the submission, its records and an
+   * audit entry commit together, so an accepted registration is never lost.
+   */
+  async acceptRegistration(
+    principal: Principal,
+    records: readonly RegistrationRecord[],
+    requestId: string | undefined,
+  ): Promise<{ submissionId: string; recordCount: number }> {
+    const submissionId = randomUUID();
+    const sealed = await this.seal(
+      principal,
+      'registration',
+      submissionId,
+      records.map((record, index) => ({ index, record })),
+    );
+    const actor: Actor = { kind: 'client', id: principal.clientId };
+    const now = this.deps.clock();
+    await this.deps.db.transaction(async (tx) => {
+      await tx.insert(outboxSubmissions).values({
+        id: submissionId,
+        tenantCode: principal.tenantCode,
+        businessId: principal.businessId,
+        clientId: principal.clientId,
+        requestId: requestId ?? null,
+        recordCount: records.length,
+        receivedAt: now,
+      });
+      await this.insert(tx, sealed);
+      await appendAudit(
+        tx,
+        principal.tenantCode,
+        [
+          {
+            actor,
+            action: AUDIT_ACTIONS.registrationQueued,
+            requestId: requestId ?? null,
+            detail: { submissionId, records: records.length },
+          },
+        ],
+        now,
+      );
+    });
+    return { submissionId, recordCount: records.length };
+  }
+
+  /** A submission of the caller's tenant and business with each record's delivery. */
+  async getSubmission(principal: Principal, submissionId: string): Promise<SubmissionView | undefined> {
+    const [s] = await this.deps.db
+      .select()
+      .from(outboxSubmissions)
+      .where(
+        and(
+          eq(outboxSubmissions.id, submissionId),
+          eq(outboxSubmissions.tenantCode, principal.tenantCode),
+          eq(outboxSubmissions.businessId, principal.businessId),
+        ),
+      );
+    if (!s) return undefined;
+    const messages = await this.deps.db
+      .select()
+      .from(outboxMessages)
+      .where(and(eq(outboxMessages.sourceKind, 'registration'), eq(outboxMessages.sourceId, s.id)))
+      .orderBy(asc(outboxMessages.sourceIndex));
+    const counts = toDeliveryCounts(
+      Object.entries(
+        messages.reduce<Record<string, number>>((acc, m) => {
+          acc[m.state] = (acc[m.state] ?? 0) + 1;
+          return acc;
+        }, {}),
+      ).map(([state, n]) => ({ state, n })),
+    );
+    return {
+      submissionId: s.id,
+      receivedAt: s.receivedAt.toISOString(),
+      recordCount: s.recordCount,
+      counts,
+      records: messages.map((m) => ({ index: m.sourceIndex, ...deliveryView(m) })),
+    };
+  }
+
+  /** The latest delivery that names this subject, within the tenant and business. */
+  async deliveryOfSubject(
+    tenantCode: string,
+    businessId: string,
+    subjectId: string,
+  ): Promise<DeliveryView | undefined> {
+    const [m] = await this.deps.db
+      .select()
+      .from(outboxMessages)
+      .where(
+        and(
+          eq(outboxMessages.subjectId, subjectId),
+          eq(outboxMessages.tenantCode, tenantCode),
+          eq(outboxMessages.businessId, businessId),
+        ),
+      )
+      .orderBy(sql`${outboxMessages.id} desc`)
+      .limit(1);
+    return m ? deliveryView(m) : undefined;
+  }
+
+  /** The deliveries of some rows of a linkage file, by row number. */
+  async deliveriesOfRows(fileId: string, rowNos: readonly number[]): Promise<Map<number, DeliveryView>> {
+    if (rowNos.length === 0) return new Map();
+    const rows = await this.deps.db
+      .select()
+      .from(outboxMessages)
+      .where(
+        and(
+          eq(outboxMessages.sourceKind, 'linkage-file'),
+          eq(outboxMessages.sourceId, fileId),
+          inArray(outboxMessages.sourceIndex, [...rowNos]),
+        ),
+      );
+    return new Map(rows.map((m) => [m.sourceIndex, deliveryView(m)]));
+  }
+
+  /** Records by delivery state, for one source or for all. */
+  async counts(source?: { kind: SourceKind; id: string }): Promise<DeliveryCounts> {
+    const rows = await queryRows<{ state: string; n: string }>(
+      this.deps.db,
+      source
+        ? sql`select state, count(*) as n from outbox.messages where source_kind = ${source.kind} and source_id = ${source.id} group by state`
+        : sql`select state, count(*) as n from outbox.messages group by state`,
+    );
+    return toDeliveryCounts(rows);
+  }
+
+  /** Records not yet answered and the age of the oldest, in seconds. */
+  async backlog(): Promise<{ depth: number; oldestAgeSeconds: number | null }> {
+    const [row] = await queryRows<{ depth: string; oldest: string | Date | null }>(
+      this.deps.db,
+      sql`select count(*) as depth, min(created_at) as oldest from outbox.messages where state in ('queued', 'sent')`,
+    );
+    const oldest = row?.oldest ? new Date(row.oldest) : null;
+    return {
+      depth: Number(row?.depth ?? 0),
+      oldestAgeSeconds: oldest ? Math.max(0, (this.deps.clock().getTime() - oldest.getTime()) / 1000) : null,
+    };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm run pmh:reconcile -- [--tenant 130001] [--since 2026-11-01] [--all] [--no-remote]`
+ *
+ * Prints, as CSV on stdout, every record the case system sent that did not end as it should
+ * at PMH (see `reconcile`). Reads the gateway's database (DATABASE_URL or DATA_DIR; with
+ * PGlite, stop the gateway first: one process at a time) and, unless --no-remote, PMH itself
+ * through PMH_BASE_URL with the gateway's credentials and rate limit.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EnvError, loadEnv } from '../config/env.js';
+import { openDatabase } from '../db/client.js';
+import { runMigrations } from '../db/migrate.js';
+import { TokenBucket } from './http/token-bucket.js';
+import { reconcile } from './intake/outbox.reconcile.js';
+import { PmhCredentialsError, remotePmhFromEnv } from './remote-config.js';
+
+const USAGE = 'usage: npm run pmh:reconcile -- [--tenant <code>] [--since <ISO date>] [--all] [--no-remote]';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      tenant: { type: 'string' },
+      since: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      'no-remote': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.tenant && !/^[0-9]{6}$/.test(values.tenant))
+    throw new UsageError('--tenant takes a 6-digit code');
+  const since = values.since ? new Date(values.since) : undefined;
+  if (since && Number.isNaN(since.getTime())) throw new UsageError('--since takes an ISO date');
+  const env = loadEnv();
+  const remote = values['no-remote'] ? undefined : remotePmhFromEnv(env);
+  const database = await openDatabase(
+    env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
+  );
+  try {
+    await runMigrations(database);
+    const rate = new TokenBucket({ ratePerSecond: env.PMH_RATE_PER_SECOND });
+    const probe = remote
+      ? async (
+          tenant: string,
+          business: string,
+          subjectId: string,
+        ): Promise<'present' | 'absent' | 'unreadable'> => {
+          await rate.take();
+          const token = remote.options.token(tenant, business);
+          const answer = await remote.options.client.getSubjectRecord({
+            ...(token ? { token } : {}),
+            subjectId,
+          });
+          return answer.kind === 'found' ? 'present' : answer.kind === 'absent' ? 'absent' : 'unreadable';
+        }
+      : undefined;
+    for await (const line of reconcile(database.db, {
+      ...(values.tenant ? { tenantCode: values.tenant } : {}),
+      ...(since ? { since } : {}),
+      all: values.all,
+      ...(probe ? { probe } : {}),
+    })) {
+      if (!process.stdout.write(line)) await new Promise((r) => process.stdout.once('drain', r));
+    }
+  } finally {
+    await remote?.close();
+    await database.close();
+  }
+}
+
+class UsageError extends Error {}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
+  else if (err instanceof EnvError || err instanceof PmhCredentialsError)
+    process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`reconciliation failed: ${(err as Error).name}: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import type { Env } from '../config/env.js';
+import { CircuitBreaker } from './http/circuit-breaker.js';
+import { createRemotePmhDispatcher, RemotePmhClient } from './remote-pmh/index.js';
+import type { RemotePmhOptions } from './system.js';
+
+/** A token file that cannot be used; the message names the file, never its content. */
+export class PmhCredentialsError extends Error {
+  override name = 'PmhCredentialsError';
+}
+
+const TOKEN = /^[\x21-\x7E]{8,4096}$/;
+const KEY = /^(\*|[0-9]{6}:[A-Za-z0-9._-]{1,64}|[0-9]{6}:\*)$/;
+
+/**
+ * Reads PMH credentials: a file holding one bearer token (used for every tenant), or JSON
+ * `{ "<tenant>:<businessId>": "<token>", "<tenant>:*": "…", "*": "…" }` — the most specific
+ * entry wins. A client at PMH is bound to one tenant and business, as ours are.
+ *
+ * @example
+ * const token = parsePmhTokens('{"130001:*":"s3cret-token"}', 'pmh.tokens');
+ * token('130001', 'jiritsu'); // 's3cret-token'
+ */
+export function parsePmhTokens(
+  text: string,
+  file: string,
+): (tenantCode: string, businessId: string) => string | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) {
+    if (!TOKEN.test(trimmed)) throw new PmhCredentialsError(`${file}: not a usable bearer token`);
+    return () => trimmed;
+  }
+  let map: unknown;
+  try {
+    map = JSON.parse(trimmed);
+  } catch {
+    throw new PmhCredentialsError(`${file}: not valid JSON`);
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new PmhCredentialsError(`${file}: expected an object of "<tenant>:<businessId>" → token`);
+  const tokens = new Map<string, string>();
+  for (const [key, value] of Object.entries(map)) {
+    if (!KEY.test(key)) throw new PmhCredentialsError(`${file}: bad key "${key.slice(0, 80)}"`);
+    if (typeof value !== 'string' || !TOKEN.test(value))
+      throw new PmhCredentialsError(`${file}: the token for "${key}" is not usable`);
+    tokens.set(key, value);
+  }
+  return (tenant, business) =>
+    tokens.get(`${tenant}:${business}`) ?? tokens.get(`${tenant}:*`) ?? tokens.get('*');
+}
+
+function read(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PmhCredentialsError(`${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+
+/**
+ * The remote PMH adapter from the environment (PMH_MODE=remote): the HTTP client (undici
+ * Pool, keep-alive, timeouts, mutual TLS when cert files are given), its circuit breaker and
+ * the outbox settings. `close()` ends the pool on shutdown.
+ *
+ * @example
+ * const remote = remotePmhFromEnv(env);
+ * const system = await buildSystem({ ..., remotePmh: remote?.options });
+ */
+export function remotePmhFromEnv(
+  env: Env,
+): { options: RemotePmhOptions; close: () => Promise<void> } | undefined {
+  if (env.PMH_MODE !== 'remote' || !env.PMH_BASE_URL) return undefined;
+  const token = env.PMH_TOKEN_FILE
+    ? parsePmhTokens(read(env.PMH_TOKEN_FILE, 'PMH_TOKEN_FILE'), env.PMH_TOKEN_FILE)
+    : () => undefined;
+  const tls =
+    env.PMH_TLS_CA_FILE || env.PMH_TLS_CERT_FILE
+      ? {
+          ...(env.PMH_TLS_CA_FILE ? { ca: read(env.PMH_TLS_CA_FILE, 'PMH_TLS_CA_FILE') } : {}),
+          ...(env.PMH_TLS_CERT_FILE ? { cert: read(env.PMH_TLS_CERT_FILE, 'PMH_TLS_CERT_FILE') } : {}),
+          ...(env.PMH_TLS_KEY_FILE ? { key: read(env.PMH_TLS_KEY_FILE, 'PMH_TLS_KEY_FILE') } : {}),
+        }
+      : undefined;
+  const dispatcher = createRemotePmhDispatcher(env.PMH_BASE_URL, tls ? { tls } : {});
+  const breaker = new CircuitBreaker({ openMs: env.PMH_BREAKER_OPEN_MS });
+  const client = new RemotePmhClient({
+    baseUrl: env.PMH_BASE_URL,
+    dispatcher,
+    timeoutMs: env.PMH_TIMEOUT_MS,
+    breaker,
+  });
+  return {
+    options: {
+      client,
+      token,
+      batchSize: env.PMH_BATCH_SIZE,
+      maxAttempts: env.PMH_MAX_ATTEMPTS,
+      backoff: { baseMs: env.PMH_RETRY_BASE_MS, maxMs: env.PMH_RETRY_MAX_MS },
+      ratePerSecond: env.PMH_RATE_PER_SECOND,
+      circuit: () => breaker.state,
+      alert: { depth: env.OUTBOX_ALERT_DEPTH, ageSeconds: env.OUTBOX_ALERT_AGE_SECONDS },
+    },
+    close: () => dispatcher.close(),
+  };
+}

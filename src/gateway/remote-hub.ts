@@ -1,0 +1,80 @@
+import {
+  type ChangeResult,
+  type HubCaller,
+  MASKED_MY_NUMBER,
+  type NumberingView,
+  type PmhPort,
+  type RecordResult,
+  type SubjectView,
+  type Submission,
+} from '../pmh/index.js';
+import { Problem } from './http/problem.js';
+import type { RemoteSubject } from './remote-pmh/index.js';
+
+/** What {@link RemoteHub} reads from a remote PMH (implemented by `RemotePmhClient`). */
+export interface RemoteSubjectReader {
+  getSubjectRecord(input: {
+    token?: string;
+    subjectId: string;
+  }): Promise<
+    { kind: 'found'; subject: RemoteSubject } | { kind: 'absent' } | { kind: 'unavailable'; reason: string }
+  >;
+}
+
+/**
+ * The PMH port when PMH is remote. Registrations never pass here (they go through the
+ * outbox, so none is lost); reads are forwarded to PMH's API; changes its public API does not
+ * offer (entitlement patch, forced expiry, control flags, delete by id) answer `unsupported`.
+ *
+ * @example
+ * const hub: PmhPort = new RemoteHub({ client, token: (tenant, business) => tokens.get(tenant) });
+ */
+export class RemoteHub implements PmhPort {
+  constructor(
+    private readonly deps: {
+      client: RemoteSubjectReader;
+      token: (tenantCode: string, businessId: string) => string | undefined;
+    },
+  ) {}
+
+  submit(_caller: HubCaller, _submission: Submission): Promise<RecordResult[]> {
+    return Promise.reject(new Error('in remote mode registrations go through the outbox'));
+  }
+
+  async getSubject(
+    caller: HubCaller,
+    subjectId: string,
+    options: { showMyNumber: boolean },
+  ): Promise<SubjectView | undefined> {
+    const token = this.deps.token(caller.tenantCode, caller.businessId);
+    const answer = await this.deps.client.getSubjectRecord({ ...(token ? { token } : {}), subjectId });
+    if (answer.kind === 'absent') return undefined;
+    if (answer.kind === 'unavailable') throw new Problem('pmh-unavailable');
+    const subject = answer.subject as unknown as SubjectView;
+    // PMH may know us under another tenant: never show another tenant's or business's record.
+    if (subject.municipalityCode !== caller.tenantCode || subject.businessId !== caller.businessId)
+      return undefined;
+    return options.showMyNumber ? subject : { ...subject, myNumber: MASKED_MY_NUMBER };
+  }
+
+  async updateEntitlement(): Promise<ChangeResult<SubjectView>> {
+    return { ok: false, reason: 'unsupported' };
+  }
+
+  async expireEntitlement(): Promise<ChangeResult<SubjectView>> {
+    return { ok: false, reason: 'unsupported' };
+  }
+
+  async deleteSubject(): Promise<ChangeResult<{ subjectId: string }>> {
+    return { ok: false, reason: 'unsupported' };
+  }
+
+  async setControlFlags(): Promise<ChangeResult<SubjectView>> {
+    return { ok: false, reason: 'unsupported' };
+  }
+
+  /** Numbering is PMH's business when PMH is remote: no states to show here. */
+  async numberingStates(): Promise<Record<string, NumberingView>> {
+    return {};
+  }
+}

@@ -1,0 +1,319 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/db/client.js';
+import { CircuitBreaker } from '../../src/gateway/http/circuit-breaker.js';
+import { createLogger } from '../../src/gateway/http/logger.js';
+import { createRemotePmhDispatcher, RemotePmhClient } from '../../src/gateway/remote-pmh/index.js';
+import { buildSystem } from '../../src/gateway/system.js';
+import { createClient, SCOPES } from '../../src/identity/index.js';
+import { ensureTenant } from '../../src/pmh/index.js';
+import { csvFile, csvRow } from '../fixtures/csv.js';
+import { record } from '../fixtures/records.js';
+import { createHarness, openTestDatabase } from '../support/harness.js';
+import { startServer } from './server.js';
+
+// PMH: a second instance of this product, running the hub embedded, served on loopback.
+const pmh = await createHarness();
+const pmhServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
+  const s = serve({ fetch: pmh.system.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+});
+const pmhUrl = `http://127.0.0.1:${(pmhServer.address() as AddressInfo).port}/pmh/v1`;
+
+// The gateway in remote mode, in process, on a database of its own.
+const gatewayDb = await openTestDatabase();
+const breaker = new CircuitBreaker({ openMs: 200 });
+const dispatcher = createRemotePmhDispatcher(pmhUrl);
+const tokens = new Map<string, string>();
+const gateway = await buildSystem({
+  database: gatewayDb,
+  masterKey: randomBytes(32),
+  logger: createLogger('silent'),
+  batchSize: 40,
+  remotePmh: {
+    client: new RemotePmhClient({ baseUrl: pmhUrl, dispatcher, timeoutMs: 5000, breaker }),
+    token: (tenant, business) => tokens.get(`${tenant}:${business}`),
+    batchSize: 25,
+    maxAttempts: 3,
+    backoff: { baseMs: 10, maxMs: 50 },
+    ratePerSecond: 1000,
+    circuit: () => breaker.state,
+    alert: { depth: 1_000_000, ageSeconds: 3600 },
+    idleMs: 20,
+  },
+});
+afterAll(async () => {
+  await gateway.stop();
+  await dispatcher.close();
+  await gatewayDb.close();
+  await new Promise((r) => pmhServer.close(r));
+});
+
+/** The same tenant and business on both sides: a case-system token at the gateway, ours at PMH. */
+async function pair() {
+  const t = await pmh.tenant();
+  tokens.set(`${t.municipalityCode}:${t.businessId}`, t.token);
+  await ensureTenant(gatewayDb.db, t.municipalityCode, 'テスト');
+  const { token } = await createClient(gatewayDb.db, {
+    name: 'case system',
+    tenantCode: t.municipalityCode,
+    businessId: t.businessId,
+    scopes: [SCOPES.register, SCOPES.read],
+  });
+  return { ...t, gatewayToken: token };
+}
+
+async function call(p: string, token: string, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${token}`);
+  return gateway.app.request(p, { ...init, headers });
+}
+
+async function deliverAll(): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const worked = await (gateway.dispatcher?.processNext() ?? Promise.resolve(false));
+    if (!worked) {
+      const status = await gateway.outboxStatus();
+      if (!status || status.depth === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error('the outbox did not drain');
+}
+
+describe('the gateway in remote mode', () => {
+  it('forwards a JSON registration to PMH and shows each record delivered', async () => {
+    const t = await pair();
+    const records = Array.from({ length: 60 }, () => record());
+    const res = await call('/api/v1/subjects/registrations', t.gatewayToken, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(records),
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { submissionId, recordCount } = (await res.json()) as { submissionId: string; recordCount: number };
+    expect(recordCount).toBe(60);
+
+    const stranger = await pair();
+    const peek = await call(`/api/v1/submissions/${submissionId}`, stranger.gatewayToken);
+    expect(peek.status, 'another tenant never sees the submission').toBe(404);
+
+    const before = (await (await call(`/api/v1/submissions/${submissionId}`, t.gatewayToken)).json()) as {
+      counts: Record<string, number>;
+    };
+    expect(before.counts.queued).toBe(60);
+
+    await deliverAll();
+    const after = (await (await call(`/api/v1/submissions/${submissionId}`, t.gatewayToken)).json()) as {
+      counts: Record<string, number>;
+      records: { index: number; state: string; outcome: string; subjectId: string }[];
+    };
+    expect(after.counts).toEqual({ queued: 0, sent: 0, accepted: 60, rejected: 0, givenUp: 0 });
+    expect(after.records.every((r) => r.outcome === 'created' && r.subjectId)).toBe(true);
+
+    // PMH holds every record, under the same subject ids the gateway shows.
+    const first = after.records[0] as { subjectId: string };
+    const atPmh = await pmh.request(`/pmh/v1/subjects/${first.subjectId}`, { token: t.token });
+    expect(atPmh.status).toBe(200);
+    const seen = (await atPmh.json()) as { basicFiveInfo: { name: string } };
+    expect(seen.basicFiveInfo.name).toBe('東京 花子');
+
+    // The gateway reads the subject back from PMH, with its delivery.
+    const viaGateway = await call(`/api/v1/subjects/${first.subjectId}`, t.gatewayToken);
+    expect(viaGateway.status).toBe(200);
+    const view = (await viaGateway.json()) as { myNumber: string; delivery: { state: string } };
+    expect(view.delivery.state).toBe('accepted');
+    expect(view.myNumber, 'masked without my-number:view at the gateway').toBe('************');
+
+    // The delivered records are no longer kept at the gateway, sealed or not.
+    const [kept] = await queryRows<{ n: number }>(
+      gatewayDb.db,
+      sql`select count(*)::int as n from outbox.messages where source_id = ${submissionId} and sealed is not null`,
+    );
+    expect(kept?.n).toBe(0);
+  });
+
+  it('forwards a linkage file row by row: queued, then the outcome PMH gave', async () => {
+    const t = await pair();
+    const rows = Array.from({ length: 90 }, (_, i) => csvRow(record(i === 4 ? { myNumber: '1' } : {})));
+    const up = await gateway.app.request('/api/v1/linkage-files?fileName=remote.csv', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.gatewayToken}`, 'content-type': 'text/csv' },
+      body: csvFile(rows),
+    });
+    expect(up.status).toBe(202);
+    const { linkageFileId } = (await up.json()) as { linkageFileId: string };
+    while (await gateway.intake.processNext()) {}
+    const queued = (await (
+      await call(`/api/v1/linkage-files/${linkageFileId}?limit=10`, t.gatewayToken)
+    ).json()) as {
+      counts: Record<string, number>;
+      rows: { outcome: string; delivery?: { state: string } }[];
+    };
+    expect(queued.counts.queued).toBe(89);
+    expect(queued.counts.rejected, 'the bad row is refused here and never sent').toBe(1);
+    expect(queued.rows[0]?.outcome).toBe('queued');
+
+    await deliverAll();
+    const done = (await (
+      await call(`/api/v1/linkage-files/${linkageFileId}?limit=100`, t.gatewayToken)
+    ).json()) as {
+      counts: Record<string, number>;
+      rows: { rowNo: number; outcome: string; subjectId: string | null; delivery?: { state: string } }[];
+    };
+    expect(done.counts).toMatchObject({ created: 89, rejected: 1, queued: 0, givenUp: 0 });
+    const delivered = done.rows.filter((r) => r.rowNo !== 5);
+    expect(delivered.every((r) => r.outcome === 'created' && r.delivery?.state === 'accepted')).toBe(true);
+    const sample = delivered[10] as { subjectId: string };
+    expect((await pmh.request(`/pmh/v1/subjects/${sample.subjectId}`, { token: t.token })).status).toBe(200);
+  });
+
+  it('keeps records queued while PMH refuses the credentials, and delivers once they are fixed', async () => {
+    const t = await pair();
+    tokens.set(`${t.municipalityCode}:${t.businessId}`, 'not-a-valid-token-at-pmh');
+    const res = await call('/api/v1/subjects/registrations', t.gatewayToken, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([record()]),
+    });
+    const { submissionId } = (await res.json()) as { submissionId: string };
+    await gateway.dispatcher?.processNext();
+    type Sub = { records: { state: string }[] };
+    const waiting = (await (await call(`/api/v1/submissions/${submissionId}`, t.gatewayToken)).json()) as Sub;
+    expect(waiting.records[0]?.state).toBe('sent');
+    const status = (await (await gateway.app.request('/status')).json()) as {
+      outbox: { failures: Record<string, number> };
+    };
+    expect(status.outbox.failures.unauthorized).toBeGreaterThan(0);
+    tokens.set(`${t.municipalityCode}:${t.businessId}`, t.token);
+    await deliverAll();
+    const done = (await (await call(`/api/v1/submissions/${submissionId}`, t.gatewayToken)).json()) as Sub;
+    expect(done.records[0]?.state).toBe('accepted');
+  });
+
+  it('answers the operations the public API lacks with a clear problem, and does not offer the local hub', async () => {
+    const t = await pair();
+    const flags = await call(`/api/v1/subjects/${crypto.randomUUID()}/control-flags`, t.gatewayToken, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ isNotDisclosed: true }),
+    });
+    expect(flags.status).toBe(501);
+    expect(((await flags.json()) as { type: string }).type).toBe('/problems/not-available-in-remote-mode');
+    expect((await call('/pmh/v1/registration-tasks', t.gatewayToken, { method: 'POST' })).status).toBe(404);
+    const metrics = await (await gateway.app.request('/metrics')).text();
+    expect(metrics).toMatch(/^pmh_outbox_depth \d+$/m);
+    expect(metrics).toMatch(/^pmh_outbox_records\{state="accepted"\} \d+$/m);
+  });
+});
+
+const url = process.env.DATABASE_URL;
+
+describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
+  it.skipIf(!url)(
+    'delivers every record exactly once after a restart (PostgreSQL only)',
+    async () => {
+      const name = `remote_${randomBytes(5).toString('hex')}`;
+      const admin = postgres(url as string, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create database ${name}`);
+      const target = new URL(url as string);
+      target.pathname = `/${name}`;
+      const db = postgres(target.toString(), { max: 2, onnotice: () => {} });
+      const dir = await mkdtemp(path.join(tmpdir(), 'pmh-remote-'));
+      afterAll(async () => {
+        await db.end();
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+        await admin.end();
+        await rm(dir, { recursive: true, force: true });
+      });
+
+      // The child gateway seeds demo tenant 130001; PMH gets a client for the same tenant and business.
+      const probe = await startServer({ DATA_DIR: dir, DATABASE_URL: target.toString() });
+      await probe.stop();
+      const creds = JSON.parse(await readFile(path.join(dir, 'demo-credentials.json'), 'utf8')) as {
+        tenants: { municipalityCode: string; businessId: string; token: string }[];
+      };
+      const tokyo = creds.tenants.find((x) => x.municipalityCode === '130001');
+      if (!tokyo) throw new Error('no demo tenant 130001');
+      await ensureTenant(pmh.database.db, '130001', '東京都');
+      const atPmh = await createClient(pmh.database.db, {
+        name: 'gateway',
+        tenantCode: '130001',
+        businessId: tokyo.businessId,
+        scopes: [SCOPES.register, SCOPES.read],
+      });
+      const tokenFile = path.join(dir, 'pmh.tokens');
+      await writeFile(tokenFile, JSON.stringify({ '130001:*': atPmh.token }), { mode: 0o600 });
+      const env = {
+        DATA_DIR: dir,
+        DATABASE_URL: target.toString(),
+        PMH_MODE: 'remote',
+        PMH_BASE_URL: pmhUrl,
+        PMH_TOKEN_FILE: tokenFile,
+        PMH_BATCH_SIZE: '20',
+        PMH_RATE_PER_SECOND: '15',
+        PMH_RETRY_BASE_MS: '20',
+        PMH_RETRY_MAX_MS: '200',
+      };
+
+      const TOTAL = 600;
+      const first = await startServer(env);
+      for (let i = 0; i < TOTAL / 100; i++) {
+        const res = await fetch(`${first.url}/api/v1/subjects/registrations`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokyo.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(Array.from({ length: 100 }, () => record())),
+        });
+        expect(res.status).toBe(202);
+      }
+      let acceptedAtKill = 0;
+      for (let i = 0; i < 3000; i++) {
+        const [row] = await db<
+          { n: number }[]
+        >`select count(*)::int as n from outbox.messages where state = 'accepted'`;
+        acceptedAtKill = row?.n ?? 0;
+        if (acceptedAtKill >= 60) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await first.stop('SIGKILL');
+      expect(acceptedAtKill, 'the kill landed mid-dispatch').toBeGreaterThan(0);
+      expect(acceptedAtKill).toBeLessThan(TOTAL);
+
+      const second = await startServer(env);
+      try {
+        let open = TOTAL;
+        for (let i = 0; i < 600 && open > 0; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          const [row] = await db<
+            { n: number }[]
+          >`select count(*)::int as n from outbox.messages where state <> 'accepted'`;
+          open = row?.n ?? 0;
+        }
+        expect(open, 'every record accepted').toBe(0);
+      } finally {
+        await second.stop();
+      }
+      // Exactly once at PMH: every record applied by one batch, none applied a second time.
+      const [applied] = await queryRows<{ n: number }>(
+        pmh.database.db,
+        sql`select coalesce(sum(record_count), 0)::int as n from hub.submissions where tenant_code = '130001'`,
+      );
+      expect(applied?.n, 'records applied at PMH').toBe(TOTAL);
+      const [again] = await queryRows<{ n: number }>(
+        pmh.database.db,
+        sql`select count(*)::int as n from audit.entries where tenant_code = '130001' and action = 'subject.unchanged'`,
+      );
+      expect(again?.n, 'no record applied twice').toBe(0);
+      const [gw] = await db<{ n: number; batches: number }[]>`
+        select count(*)::int as n, count(distinct batch_id)::int as batches from outbox.messages`;
+      expect(gw?.n).toBe(TOTAL);
+    },
+    180_000,
+  );
+});
