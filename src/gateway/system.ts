@@ -40,6 +40,8 @@ export interface RemotePmhOptions {
   /** Thresholds above which the status page raises an alert. */
   alert?: { depth: number; ageSeconds: number };
   idleMs?: number;
+  /** Uniform in [0, 1) for the backoff jitter (tests pin it). */
+  random?: () => number;
 }
 
 /** The audit chain of permit-list changes. */
@@ -129,6 +131,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
           ...(remote.maxAttempts === undefined ? {} : { maxAttempts: remote.maxAttempts }),
           ...(remote.backoff === undefined ? {} : { backoff: remote.backoff }),
           ...(remote.idleMs === undefined ? {} : { idleMs: remote.idleMs }),
+          ...(remote.random === undefined ? {} : { random: remote.random }),
         })
       : undefined;
   const gatewayHub = remote ? new RemoteHub({ client: remote.client, token: remote.token }) : hub;

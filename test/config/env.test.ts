@@ -33,4 +33,28 @@ describe('loadEnv', () => {
     expect(env.DATABASE_URL).toBe('postgres://u@127.0.0.1:5432/db');
     expect(env.MASTER_KEY_FILE).toBe('/etc/pmh/master.key');
   });
+
+  it('runs the embedded hub unless told to forward to a remote PMH', () => {
+    expect(loadEnv({}).PMH_MODE).toBe('embedded');
+    expect(() => loadEnv({ PMH_MODE: 'remote' })).toThrow(/PMH_BASE_URL: required when PMH_MODE=remote/);
+    expect(
+      () =>
+        loadEnv({
+          PMH_MODE: 'remote',
+          PMH_BASE_URL: 'http://pmh.internal/pmh/v1',
+          PMH_TLS_CERT_FILE: '/etc/pmh/client.pem',
+          PMH_TLS_KEY_FILE: '/etc/pmh/client.key',
+        }),
+      'client certificates over plain HTTP',
+    ).toThrow(/TLS files need an https URL/);
+    expect(() =>
+      loadEnv({ PMH_MODE: 'remote', PMH_BASE_URL: 'https://pmh.internal', PMH_TLS_CERT_FILE: '/c.pem' }),
+    ).toThrow(/go together/);
+    const env = loadEnv({
+      PMH_MODE: 'remote',
+      PMH_BASE_URL: 'https://pmh.internal/pmh/v1',
+      PMH_BATCH_SIZE: '200',
+    });
+    expect(env.PMH_BATCH_SIZE).toBe(200);
+  });
 });

@@ -109,6 +109,16 @@ describe('the gateway in remote mode', () => {
     };
     expect(before.counts.queued).toBe(60);
 
+    // Waiting for PMH, the records are stored sealed: no 個人番号 in clear in the outbox.
+    const stored = await queryRows<Record<string, unknown>>(
+      gatewayDb.db,
+      sql`select m.*, encode(m.sealed, 'escape') as sealed_text from outbox.messages m where source_id = ${submissionId}`,
+    );
+    expect(stored).toHaveLength(60);
+    const dump = JSON.stringify(stored);
+    for (const r of records)
+      expect(dump.includes(r.myNumber), 'a 個人番号 in clear in the outbox').toBe(false);
+
     await deliverAll();
     const after = (await (await call(`/api/v1/submissions/${submissionId}`, t.gatewayToken)).json()) as {
       counts: Record<string, number>;

@@ -62,7 +62,7 @@ export async function openTestDatabase(): Promise<Database> {
  * // in each test: const t = await h.tenant();
  */
 export async function createHarness(
-  options: Pick<SystemOptions, 'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry'> & {
+  options: Pick<SystemOptions, 'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry' | 'remotePmh'> & {
     batchSize?: number;
     clock?: () => Date;
   } = {},
@@ -89,6 +89,7 @@ export async function createHarness(
     ...(options.numberingPort ? { numberingPort: options.numberingPort } : {}),
     ...(options.numberingMaxAttempts ? { numberingMaxAttempts: options.numberingMaxAttempts } : {}),
     numberingRetry: options.numberingRetry ?? { baseMs: 0, maxMs: 0 },
+    ...(options.remotePmh ? { remotePmh: options.remotePmh } : {}),
   });
   afterAll(async () => {
     await system.stop();

@@ -375,8 +375,12 @@ export class OutboxDispatcher {
       );
     }
     const backoff = this.deps.backoff ?? { baseMs: 1000, maxMs: 300_000 };
-    const delay = retryAfterMs ?? fullJitterDelay(attempts - 1, backoff, this.deps.random ?? Math.random);
-    return this.#later({ ...batch, attempts }, Math.min(delay, backoff.maxMs), reason, true);
+    // PMH's Retry-After is honoured as told (up to an hour); otherwise full jitter within the backoff.
+    const delay =
+      retryAfterMs !== undefined
+        ? Math.min(retryAfterMs, 3_600_000)
+        : fullJitterDelay(attempts - 1, backoff, this.deps.random ?? Math.random);
+    return this.#later({ ...batch, attempts }, delay, reason, true);
   }
 
   async #later(batch: ClaimedBatch, delayMs: number, reason: string, counted: boolean): Promise<void> {
