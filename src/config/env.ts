@@ -72,6 +72,8 @@ export const envSchema = z
     PMH_TLS_KEY_FILE: z.string().min(1).optional(),
     PMH_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
     PMH_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+    /** How long a dispatcher owns a batch in flight; after a crash another takes it over then. */
+    PMH_LEASE_MS: z.coerce.number().int().min(1000).default(120_000),
     PMH_RATE_PER_SECOND: z.coerce.number().min(0.01).default(10),
     PMH_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(12),
     PMH_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
@@ -83,6 +85,8 @@ export const envSchema = z
   .superRefine((e, ctx) => {
     if (e.PMH_MODE === 'remote' && !e.PMH_BASE_URL)
       ctx.addIssue({ code: 'custom', path: ['PMH_BASE_URL'], message: 'required when PMH_MODE=remote' });
+    if (e.PMH_LEASE_MS <= e.PMH_TIMEOUT_MS)
+      ctx.addIssue({ code: 'custom', path: ['PMH_LEASE_MS'], message: 'must be longer than PMH_TIMEOUT_MS' });
     if (Boolean(e.PMH_TLS_CERT_FILE) !== Boolean(e.PMH_TLS_KEY_FILE))
       ctx.addIssue({
         code: 'custom',

@@ -97,6 +97,7 @@ export function remotePmhFromEnv(
       maxAttempts: env.PMH_MAX_ATTEMPTS,
       backoff: { baseMs: env.PMH_RETRY_BASE_MS, maxMs: env.PMH_RETRY_MAX_MS },
       ratePerSecond: env.PMH_RATE_PER_SECOND,
+      leaseMs: env.PMH_LEASE_MS,
       circuit: () => breaker.state,
       alert: { depth: env.OUTBOX_ALERT_DEPTH, ageSeconds: env.OUTBOX_ALERT_AGE_SECONDS },
     },

@@ -40,6 +40,8 @@ export interface RemotePmhOptions {
   /** Thresholds above which the status page raises an alert. */
   alert?: { depth: number; ageSeconds: number };
   idleMs?: number;
+  /** How long a dispatcher owns a batch in flight (longer than the client's timeout). */
+  leaseMs?: number;
   /** Uniform in [0, 1) for the backoff jitter (tests pin it). */
   random?: () => number;
 }
@@ -132,6 +134,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
           ...(remote.backoff === undefined ? {} : { backoff: remote.backoff }),
           ...(remote.idleMs === undefined ? {} : { idleMs: remote.idleMs }),
           ...(remote.random === undefined ? {} : { random: remote.random }),
+          ...(remote.leaseMs === undefined ? {} : { leaseMs: remote.leaseMs }),
         })
       : undefined;
   const gatewayHub = remote ? new RemoteHub({ client: remote.client, token: remote.token }) : hub;

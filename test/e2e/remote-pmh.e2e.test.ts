@@ -21,8 +21,22 @@ import { startServer } from './server.js';
 
 // PMH: a second instance of this product, running the hub embedded, served on loopback.
 const pmh = await createHarness();
+/** When set, PMH answers a registration only this long after applying it (answers in flight at a crash). */
+let answerDelayMs = 0;
 const pmhServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
-  const s = serve({ fetch: pmh.system.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  const s = serve(
+    {
+      fetch: async (req) => {
+        const res = await pmh.system.app.fetch(req);
+        if (answerDelayMs && req.url.endsWith('/registration-tasks'))
+          await new Promise((r) => setTimeout(r, answerDelayMs));
+        return res;
+      },
+      port: 0,
+      hostname: '127.0.0.1',
+    },
+    () => resolve(s),
+  );
 });
 const pmhUrl = `http://127.0.0.1:${(pmhServer.address() as AddressInfo).port}/pmh/v1`;
 
@@ -270,7 +284,13 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
         PMH_RATE_PER_SECOND: '15',
         PMH_RETRY_BASE_MS: '20',
         PMH_RETRY_MAX_MS: '200',
+        PMH_TIMEOUT_MS: '2000',
+        PMH_LEASE_MS: '3000',
       };
+      answerDelayMs = 150;
+      afterAll(() => {
+        answerDelayMs = 0;
+      });
 
       const TOTAL = 600;
       const first = await startServer(env);
@@ -282,18 +302,27 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
         });
         expect(res.status).toBe(202);
       }
+      // Kill while a batch is in flight: PMH has it (maybe applied it), the gateway has no answer yet.
       let acceptedAtKill = 0;
+      let inFlight = 0;
       for (let i = 0; i < 3000; i++) {
-        const [row] = await db<
-          { n: number }[]
-        >`select count(*)::int as n from outbox.messages where state = 'accepted'`;
-        acceptedAtKill = row?.n ?? 0;
-        if (acceptedAtKill >= 60) break;
-        await new Promise((r) => setTimeout(r, 10));
+        const [row] = await db<{ accepted: number; sent: number }[]>`
+          select count(*) filter (where state = 'accepted')::int as accepted,
+                 count(*) filter (where state = 'sent')::int as sent
+            from outbox.messages`;
+        acceptedAtKill = row?.accepted ?? 0;
+        inFlight = row?.sent ?? 0;
+        if (acceptedAtKill >= 40 && inFlight > 0) break;
+        await new Promise((r) => setTimeout(r, 5));
       }
       await first.stop('SIGKILL');
       expect(acceptedAtKill, 'the kill landed mid-dispatch').toBeGreaterThan(0);
+      expect(inFlight, 'a batch was in flight at the kill').toBeGreaterThan(0);
       expect(acceptedAtKill).toBeLessThan(TOTAL);
+      const [openBatches] = await db<
+        { n: number }[]
+      >`select count(*)::int as n from outbox.batches where state = 'open'`;
+      expect(openBatches?.n, 'the open batch is left for the restart').toBe(1);
 
       const second = await startServer(env);
       try {
