@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
@@ -352,6 +354,22 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
       const [gw] = await db<{ n: number; batches: number }[]>`
         select count(*)::int as n, count(distinct batch_id)::int as batches from outbox.messages`;
       expect(gw?.n).toBe(TOTAL);
+
+      // Reconciliation agrees: every record sent is held by PMH (one line per record with --all).
+      // (asynchronously: PMH answers from this very process)
+      const cli = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', path.resolve('src/gateway/reconcile-cli.ts'), '--tenant', '130001', '--all'],
+        { env: { ...process.env, ...env, PMH_RATE_PER_SECOND: '2000' }, encoding: 'utf8', timeout: 120_000 },
+      );
+      const lines = cli.stdout.trim().split(/\r?\n/);
+      expect(lines).toHaveLength(TOTAL + 1);
+      const cells = lines.slice(1).map((l) => l.split(','));
+      expect(
+        cells
+          .filter((c) => c[6] !== 'accepted' || c[9] !== 'present' || c[10] !== '')
+          .map((c) => c.join(',')),
+      ).toEqual([]);
     },
     180_000,
   );
