@@ -44,6 +44,7 @@ export const AUDIT_ACTIONS = {
   deliveryBatchAnswered: 'outbox.batch-answered',
   deliveryRejected: 'outbox.record-rejected',
   deliveryGivenUp: 'outbox.record-given-up',
+  deliveryRequeued: 'outbox.records-requeued',
 } as const;
 
 /** One of {@link AUDIT_ACTIONS}. */

@@ -255,3 +255,62 @@ export class Outbox {
     };
   }
 }
+
+/**
+ * Queues given-up records again (after an operator fixed what stopped them): their attempts
+ * restart from zero, linkage-file rows go back to `queued`, and an audit entry per tenant
+ * records how many. Returns the count per tenant.
+ *
+ * @example
+ * await requeueGivenUp(db, { tenantCode: '130001', operator: 'ops-suzuki' }, new Date());
+ */
+export async function requeueGivenUp(
+  db: Db,
+  options: { tenantCode?: string; operator: string },
+  at: Date,
+): Promise<Record<string, number>> {
+  return db.transaction(async (tx) => {
+    const rows = await queryRows<{
+      tenant_code: string;
+      source_kind: string;
+      source_id: string;
+      source_index: number;
+    }>(
+      tx,
+      sql`update outbox.messages
+             set state = 'queued', batch_id = null, batch_pos = null, attempts = 0, errors = null, updated_at = now()
+           where state = 'given-up' and sealed is not null
+             ${options.tenantCode ? sql`and tenant_code = ${options.tenantCode}` : sql``}
+       returning tenant_code, source_kind, source_id, source_index`,
+    );
+    const files = rows.filter((r) => r.source_kind === 'linkage-file');
+    if (files.length) {
+      const json = JSON.stringify(files.map((r) => ({ file_id: r.source_id, row_no: r.source_index })));
+      await tx.execute(sql`
+        update intake.linkage_file_rows r set outcome = 'queued', errors = null
+          from jsonb_to_recordset(${json}::jsonb) as x(file_id uuid, row_no int)
+         where r.file_id = x.file_id and r.row_no = x.row_no`);
+      await tx.execute(sql`
+        update intake.linkage_files f set queued = f.queued + c.n, given_up = f.given_up - c.n
+          from (select x.file_id, count(*)::int as n
+                  from jsonb_to_recordset(${json}::jsonb) as x(file_id uuid) group by x.file_id) c
+         where f.id = c.file_id`);
+    }
+    const byTenant: Record<string, number> = {};
+    for (const r of rows) byTenant[r.tenant_code] = (byTenant[r.tenant_code] ?? 0) + 1;
+    for (const [tenant, n] of Object.entries(byTenant))
+      await appendAudit(
+        tx,
+        tenant,
+        [
+          {
+            actor: { kind: 'user', id: options.operator },
+            action: AUDIT_ACTIONS.deliveryRequeued,
+            detail: { records: n },
+          },
+        ],
+        at,
+      );
+    return byTenant;
+  });
+}

@@ -204,6 +204,20 @@ describe('the outbox dispatcher, for each answer class of PMH', () => {
     };
     expect(status.status).toBe('alert');
     expect(status.outbox.alerts.join(' ')).toMatch(/given up/);
+
+    // An operator requeues it once PMH is back: it is delivered, and the requeue is audited.
+    const { requeueGivenUp } = await import('../../../src/gateway/intake/outbox.service.js');
+    expect(
+      await requeueGivenUp(h.database.db, { tenantCode: t.municipalityCode, operator: 'ops-1' }, new Date()),
+    ).toEqual({
+      [t.municipalityCode]: 1,
+    });
+    expect((await view()).records[0]).toMatchObject({ state: 'queued', attempts: 0 });
+    pmhAnswers(created);
+    for (let i = 0; i < 10 && (await view()).records[0]?.state !== 'accepted'; i++)
+      await dispatcher.processNext();
+    expect((await view()).records[0]?.state).toBe('accepted');
+    expect(await auditActions(t.municipalityCode)).toContain('outbox.records-requeued');
   });
 
   it('a timeout is retried under the same key and counted as such', async () => {
