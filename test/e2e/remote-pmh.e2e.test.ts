@@ -253,6 +253,7 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
       const db = postgres(target.toString(), { max: 2, onnotice: () => {} });
       const dir = await mkdtemp(path.join(tmpdir(), 'pmh-remote-'));
       afterAll(async () => {
+        answerDelayMs = 0;
         await db.end();
         await admin.unsafe(`drop database if exists ${name} with (force)`);
         await admin.end();
@@ -290,9 +291,6 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
         PMH_LEASE_MS: '3000',
       };
       answerDelayMs = 150;
-      afterAll(() => {
-        answerDelayMs = 0;
-      });
 
       const TOTAL = 600;
       const first = await startServer(env);
