@@ -13,9 +13,16 @@ if [ -n "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="${DATABASE_URL%/*}/$smoke_db"
 fi
 port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-DATA_DIR="$dir" PORT=$port INSURER_PORT=0 LOG_LEVEL=warn npx tsx src/gateway/main.ts >"$dir/gateway.log" 2>&1 &
+# node itself (not npx/tsx wrappers, which do not pass SIGTERM on): $pid is the gateway.
+DATA_DIR="$dir" PORT=$port INSURER_PORT=0 LOG_LEVEL=warn node --import tsx src/gateway/main.ts >"$dir/gateway.log" 2>&1 &
 pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"; }
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 ready=0
 for _ in $(seq 1 240); do
