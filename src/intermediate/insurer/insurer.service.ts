@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eq, inArray } from 'drizzle-orm';
-import {
-  AUDIT_ACTIONS,
-  type AuditAction,
-  type AuditEntryInput,
-  appendAudit,
-  lockAuditChain,
-} from '../../audit/index.js';
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
 import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
 import type { Db } from '../../db/client.js';
@@ -118,8 +112,9 @@ export class InsurerService {
     items: readonly NumberingRequestItem[];
   }): Promise<NumberingAnswerItem[]> {
     const { dataKey, blindIndexKey } = await this.deps.keyRing.forScope(INSURER_SCOPE);
+    // The audit chain's head is locked only at the end (by appendAudit): batches of different
+    // people cross-check side by side; the same person is serialised by the row lock below.
     return this.deps.db.transaction(async (tx) => {
-      await lockAuditChain(tx, INSURER_SCOPE);
       const [done] = await tx
         .select()
         .from(numberingRequests)
@@ -132,6 +127,7 @@ export class InsurerService {
         .select()
         .from(insuredPersons)
         .where(inArray(insuredPersons.myNumberIndex, indexes))
+        .orderBy(insuredPersons.id)
         .for('update');
       const byIndex = new Map(rows.map((r) => [r.myNumberIndex.toString('base64'), r]));
       const assigned: { id: string; pmh_id: string; numbered_at: Date }[] = [];
