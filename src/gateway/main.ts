@@ -101,7 +101,9 @@ async function main(): Promise<void> {
             `  insurer server  http://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE})`,
           ]
         : []),
-      `  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`,
+      ...(remote
+        ? []
+        : [`  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`]),
     ];
     if (demo) lines.push(`  demo tokens     ${demo.file}`);
     if (demo && !remote) {

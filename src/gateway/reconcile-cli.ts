@@ -71,11 +71,15 @@ async function main(): Promise<void> {
         ): Promise<'present' | 'absent' | 'unreadable'> => {
           await rate.take();
           const token = remote.options.token(tenant, business);
-          const answer = await remote.options.client.getSubjectRecord({
-            ...(token ? { token } : {}),
-            subjectId,
-          });
-          return answer.kind === 'found' ? 'present' : answer.kind === 'absent' ? 'absent' : 'unreadable';
+          const reader = remote.options.reader ?? remote.options.client;
+          const answer = await reader.getSubjectRecord({ ...(token ? { token } : {}), subjectId });
+          if (answer.kind === 'unavailable') return 'unreadable';
+          // A subject PMH files under another tenant or business is not ours: it counts as absent.
+          return answer.kind === 'found' &&
+            answer.subject.municipalityCode === tenant &&
+            answer.subject.businessId === business
+            ? 'present'
+            : 'absent';
         }
       : undefined;
     for await (const line of reconcile(database.db, {

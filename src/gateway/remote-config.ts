@@ -10,26 +10,28 @@ export class PmhCredentialsError extends Error {
 }
 
 const TOKEN = /^[\x21-\x7E]{8,4096}$/;
-const KEY = /^(\*|[0-9]{6}:[A-Za-z0-9._-]{1,64}|[0-9]{6}:\*)$/;
+const KEY = /^[0-9]{6}:[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * Reads PMH credentials: a file holding one bearer token (used for every tenant), or JSON
- * `{ "<tenant>:<businessId>": "<token>", "<tenant>:*": "…", "*": "…" }` — the most specific
- * entry wins. A client at PMH is bound to one tenant and business, as ours are.
+ * Reads PMH credentials: JSON `{ "<tenant>:<businessId>": "<token>", … }`. A client at PMH is
+ * bound to one tenant and business, as ours are, and PMH files what it receives under the
+ * token's tenant: so there is no wildcard, and a tenant and business without an entry of its
+ * own is never sent (its records wait, and the status page says so).
  *
  * @example
- * const token = parsePmhTokens('{"130001:*":"s3cret-token"}', 'pmh.tokens');
+ * const token = parsePmhTokens('{"130001:jiritsu":"s3cret-token"}', 'pmh.tokens');
  * token('130001', 'jiritsu'); // 's3cret-token'
+ * token('130001', 'other'); // undefined
  */
 export function parsePmhTokens(
   text: string,
   file: string,
 ): (tenantCode: string, businessId: string) => string | undefined {
   const trimmed = text.trim();
-  if (!trimmed.startsWith('{')) {
-    if (!TOKEN.test(trimmed)) throw new PmhCredentialsError(`${file}: not a usable bearer token`);
-    return () => trimmed;
-  }
+  if (!trimmed.startsWith('{'))
+    throw new PmhCredentialsError(
+      `${file}: expected JSON {"<tenant>:<businessId>": "<token>"} (one PMH client per tenant and business)`,
+    );
   let map: unknown;
   try {
     map = JSON.parse(trimmed);
@@ -39,14 +41,17 @@ export function parsePmhTokens(
   if (typeof map !== 'object' || map === null || Array.isArray(map))
     throw new PmhCredentialsError(`${file}: expected an object of "<tenant>:<businessId>" → token`);
   const tokens = new Map<string, string>();
-  for (const [key, value] of Object.entries(map)) {
-    if (!KEY.test(key)) throw new PmhCredentialsError(`${file}: bad key "${key.slice(0, 80)}"`);
+  Object.entries(map).forEach(([key, value], i) => {
+    // The key is not repeated: a swapped key and token would print the token.
+    if (!KEY.test(key))
+      throw new PmhCredentialsError(
+        `${file}: entry ${i + 1} has a bad key (expected "<6-digit tenant>:<businessId>")`,
+      );
     if (typeof value !== 'string' || !TOKEN.test(value))
       throw new PmhCredentialsError(`${file}: the token for "${key}" is not usable`);
     tokens.set(key, value);
-  }
-  return (tenant, business) =>
-    tokens.get(`${tenant}:${business}`) ?? tokens.get(`${tenant}:*`) ?? tokens.get('*');
+  });
+  return (tenant, business) => tokens.get(`${tenant}:${business}`);
 }
 
 function read(file: string, what: string): string {
@@ -72,7 +77,7 @@ export function remotePmhFromEnv(
   if (env.PMH_MODE !== 'remote' || !env.PMH_BASE_URL) return undefined;
   const token = env.PMH_TOKEN_FILE
     ? parsePmhTokens(read(env.PMH_TOKEN_FILE, 'PMH_TOKEN_FILE'), env.PMH_TOKEN_FILE)
-    : () => undefined;
+    : undefined;
   const tls =
     env.PMH_TLS_CA_FILE || env.PMH_TLS_CERT_FILE
       ? {
@@ -89,10 +94,21 @@ export function remotePmhFromEnv(
     timeoutMs: env.PMH_TIMEOUT_MS,
     breaker,
   });
+  // Reads (getSubject, reconciliation) have a breaker of their own: they never stop delivery.
+  const reader = new RemotePmhClient({
+    baseUrl: env.PMH_BASE_URL,
+    dispatcher,
+    timeoutMs: env.PMH_TIMEOUT_MS,
+    breaker: new CircuitBreaker({ openMs: env.PMH_BREAKER_OPEN_MS }),
+  });
   return {
     options: {
       client,
-      token,
+      reader,
+      // With a token file, a tenant and business without a token is held back; without one
+      // (mutual TLS only) every call goes without a bearer token.
+      token: token ?? (() => undefined),
+      requireToken: token !== undefined,
       batchSize: env.PMH_BATCH_SIZE,
       maxAttempts: env.PMH_MAX_ATTEMPTS,
       backoff: { baseMs: env.PMH_RETRY_BASE_MS, maxMs: env.PMH_RETRY_MAX_MS },

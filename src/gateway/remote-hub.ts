@@ -1,3 +1,5 @@
+import { AUDIT_ACTIONS, appendAudit } from '../audit/index.js';
+import type { Db } from '../db/client.js';
 import {
   type ChangeResult,
   type HubCaller,
@@ -34,6 +36,9 @@ export class RemoteHub implements PmhPort {
     private readonly deps: {
       client: RemoteSubjectReader;
       token: (tenantCode: string, businessId: string) => string | undefined;
+      /** Where reads are audited (the tenant's chain), as the embedded hub does. */
+      db: Db;
+      clock: () => Date;
     },
   ) {}
 
@@ -54,6 +59,22 @@ export class RemoteHub implements PmhPort {
     // PMH may know us under another tenant: never show another tenant's or business's record.
     if (subject.municipalityCode !== caller.tenantCode || subject.businessId !== caller.businessId)
       return undefined;
+    await this.deps.db.transaction((tx) =>
+      appendAudit(
+        tx,
+        caller.tenantCode,
+        [
+          {
+            actor: caller.actor,
+            action: AUDIT_ACTIONS.subjectViewed,
+            subjectRef: subjectId,
+            requestId: caller.requestId ?? null,
+            detail: { myNumberShown: options.showMyNumber, at: 'remote-pmh' },
+          },
+        ],
+        this.deps.clock(),
+      ),
+    );
     return options.showMyNumber ? subject : { ...subject, myNumber: MASKED_MY_NUMBER };
   }
 

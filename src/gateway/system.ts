@@ -29,8 +29,14 @@ import { RemoteHub, type RemoteSubjectReader } from './remote-hub.js';
 /** How the gateway reaches a remote PMH (PMH_MODE=remote). */
 export interface RemotePmhOptions {
   client: PmhDeliveryPort & RemoteSubjectReader;
+  /** Reads subjects at PMH; a client with a breaker of its own, so reads never stop delivery. */
+  reader?: RemoteSubjectReader;
   /** The bearer token for a tenant and business, if any. */
   token: (tenantCode: string, businessId: string) => string | undefined;
+  /** Hold back a tenant and business that has no token (a token file is configured). */
+  requireToken?: boolean;
+  /** How long /status and /metrics reuse the outbox counts (default 1000 ms). */
+  statusCacheMs?: number;
   batchSize?: number;
   maxAttempts?: number;
   backoff?: Backoff;
@@ -126,6 +132,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
           outbox,
           port: remote.client,
           token: remote.token,
+          requireToken: remote.requireToken ?? false,
           clock,
           logger: logger.child({ component: 'outbox' }),
           rate: new TokenBucket({ ratePerSecond: remote.ratePerSecond ?? 10 }),
@@ -137,7 +144,9 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
           ...(remote.leaseMs === undefined ? {} : { leaseMs: remote.leaseMs }),
         })
       : undefined;
-  const gatewayHub = remote ? new RemoteHub({ client: remote.client, token: remote.token }) : hub;
+  const gatewayHub = remote
+    ? new RemoteHub({ client: remote.reader ?? remote.client, token: remote.token, db: database.db, clock })
+    : hub;
   const intake = new IntakeService({
     db: database.db,
     keyRing,
@@ -193,7 +202,15 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   });
   const relay = new Relay({ exchange, permitList });
   const retentionMs = options.inquiryRetentionMs ?? 30 * 24 * 3600_000;
-  const outboxStatus = async (): Promise<OutboxStatus | undefined> => {
+  // The counts scan the outbox: computed at most once a second, however often /metrics is scraped.
+  let statusCache: { at: number; value: Promise<OutboxStatus | undefined> } | undefined;
+  const outboxStatus = (): Promise<OutboxStatus | undefined> => {
+    const now = Date.now();
+    if (!statusCache || now - statusCache.at >= (remote?.statusCacheMs ?? 1000))
+      statusCache = { at: now, value: computeStatus() };
+    return statusCache.value;
+  };
+  const computeStatus = async (): Promise<OutboxStatus | undefined> => {
     if (!outbox || !dispatcher || !remote) return undefined;
     const [backlog, counts] = await Promise.all([outbox.backlog(), outbox.counts()]);
     const alert = remote.alert ?? { depth: 10_000, ageSeconds: 900 };

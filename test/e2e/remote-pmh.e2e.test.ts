@@ -62,6 +62,7 @@ const gateway = await buildSystem({
     circuit: () => breaker.state,
     alert: { depth: 1_000_000, ageSeconds: 3600 },
     idleMs: 20,
+    statusCacheMs: 0,
   },
 });
 afterAll(async () => {
@@ -276,7 +277,9 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
         scopes: [SCOPES.register, SCOPES.read],
       });
       const tokenFile = path.join(dir, 'pmh.tokens');
-      await writeFile(tokenFile, JSON.stringify({ '130001:*': atPmh.token }), { mode: 0o600 });
+      await writeFile(tokenFile, JSON.stringify({ [`130001:${tokyo.businessId}`]: atPmh.token }), {
+        mode: 0o600,
+      });
       const env = {
         DATA_DIR: dir,
         DATABASE_URL: target.toString(),

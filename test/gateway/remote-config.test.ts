@@ -4,34 +4,45 @@ import { TokenBucket } from '../../src/gateway/http/token-bucket.js';
 import { PmhCredentialsError, parsePmhTokens } from '../../src/gateway/remote-config.js';
 
 describe('PMH credentials', () => {
-  it('takes one bearer token for every tenant', () => {
-    const token = parsePmhTokens('  a-single-token-1234\n', 'pmh.token');
-    expect(token('130001', 'jiritsu')).toBe('a-single-token-1234');
-  });
-
-  it('picks the most specific entry of a map', () => {
+  it('gives each tenant and business its own token, and no other', () => {
     const token = parsePmhTokens(
-      JSON.stringify({ '130001:jiritsu': 'exact-token', '130001:*': 'tenant-token', '*': 'any-token' }),
+      JSON.stringify({ '130001:jiritsu': 'tokyo-token', '140007:jiritsu': 'kanagawa-token' }),
       'pmh.tokens',
     );
-    expect(token('130001', 'jiritsu')).toBe('exact-token');
-    expect(token('130001', 'other')).toBe('tenant-token');
-    expect(token('140007', 'jiritsu')).toBe('any-token');
-    expect(parsePmhTokens('{"130001:*":"tenant-token"}', 'f')('140007', 'x')).toBeUndefined();
+    expect(token('130001', 'jiritsu')).toBe('tokyo-token');
+    expect(token('140007', 'jiritsu')).toBe('kanagawa-token');
+    expect(token('130001', 'other'), 'no fallback to another business').toBeUndefined();
+  });
+
+  it('refuses a single token or a wildcard: PMH files records under the token’s tenant', () => {
+    expect(() => parsePmhTokens('a-single-token-1234', 'pmh.token')).toThrow(
+      /one PMH client per tenant and business/,
+    );
+    expect(() => parsePmhTokens('{"*":"any-token-1234"}', 'pmh.token')).toThrow(/bad key/);
+    expect(() => parsePmhTokens('{"130001:*":"any-token-1234"}', 'pmh.token')).toThrow(/bad key/);
   });
 
   it('names the file and the key of a bad entry, never a token', () => {
     const secret = 'sécret token with spaces';
     let message = '';
     try {
-      parsePmhTokens(JSON.stringify({ '130001:*': secret }), '/etc/pmh/tokens.json');
+      parsePmhTokens(JSON.stringify({ '130001:jiritsu': secret }), '/etc/pmh/tokens.json');
     } catch (err) {
       expect(err).toBeInstanceOf(PmhCredentialsError);
       message = (err as Error).message;
     }
     expect(message).toContain('/etc/pmh/tokens.json');
-    expect(message).toContain('130001:*');
+    expect(message).toContain('130001:jiritsu');
     expect(message).not.toContain(secret);
+    // A token pasted where the key goes is not repeated either.
+    expect(() => parsePmhTokens(JSON.stringify({ 'tok-en-abcdefgh': 'x' }), 'f')).toThrow(
+      /^f: entry 1 has a bad key/,
+    );
+    try {
+      parsePmhTokens(JSON.stringify({ 'tok-en-abcdefgh': 'x' }), 'f');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('tok-en-abcdefgh');
+    }
     expect(() => parsePmhTokens('{"tokyo":"abcdefghij"}', 'f')).toThrow(/bad key/);
     expect(() => parsePmhTokens('{not json', 'f')).toThrow(/not valid JSON/);
   });

@@ -22,7 +22,10 @@ export type CappedReadRefusal = 'too-large' | 'not-utf8';
  * safeCode('id-123456789018'); // undefined
  */
 export function safeCode(code: unknown): string | undefined {
-  return typeof code === 'string' && SAFE_CODE.test(code) && !/\d{4}/.test(code) ? code : undefined;
+  // At most three digits in all: a 個人番号 split by separators cannot pass either.
+  return typeof code === 'string' && SAFE_CODE.test(code) && (code.match(/\d/g)?.length ?? 0) <= 3
+    ? code
+    : undefined;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface OutboxDispatcherDeps {
   port: PmhDeliveryPort;
   /** The bearer token for a tenant and business (undefined: none, e.g. mutual TLS only). */
   token: (tenantCode: string, businessId: string) => string | undefined;
+  /** Hold back (never send) a tenant and business without a token. */
+  requireToken?: boolean;
   clock: () => Date;
   logger: Logger;
   rate: TokenBucket;
@@ -49,12 +51,15 @@ export const FAILURE_CLASSES = [
   'malformed',
   'unauthorized',
   'circuit-open',
+  'local-error',
 ] as const;
 /** One of {@link FAILURE_CLASSES}. */
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
 interface ClaimedBatch {
   id: string;
+  /** This claim's lease token: another claim of the batch (after the lease ran out) changes it. */
+  lease: string;
   tenant_code: string;
   business_id: string;
   attempts: number;
@@ -149,12 +154,17 @@ export class OutboxDispatcher {
     return true;
   }
 
+  #leaseToken(): string {
+    return `${this.#instanceId}:${randomUUID()}`;
+  }
+
   async #claimDue(): Promise<ClaimedBatch | undefined> {
-    const [row] = await queryRows<ClaimedBatch>(
+    const lease = this.#leaseToken();
+    const [row] = await queryRows<Omit<ClaimedBatch, 'lease'>>(
       this.deps.db,
       sql`
       update outbox.batches b
-         set lease_owner = ${this.#instanceId},
+         set lease_owner = ${lease},
              lease_until = now() + make_interval(secs => ${this.#leaseSecs})
        where b.id = (
          select c.id from outbox.batches c
@@ -165,11 +175,14 @@ export class OutboxDispatcher {
           for update skip locked)
       returning b.id, b.tenant_code, b.business_id, b.attempts`,
     );
-    return row;
+    return row ? { ...row, lease } : undefined;
   }
 
   async #form(): Promise<ClaimedBatch | undefined> {
+    const lease = this.#leaseToken();
     return this.deps.db.transaction(async (tx) => {
+      // A group with an open batch waits for it; a group with given-up records waits for an
+      // operator to requeue them, so nothing later overtakes them.
       const [group] = await queryRows<{ tenant_code: string; business_id: string }>(
         tx,
         sql`
@@ -178,6 +191,9 @@ export class OutboxDispatcher {
            and not exists (select 1 from outbox.batches b
                             where b.state = 'open' and b.tenant_code = m.tenant_code
                               and b.business_id = m.business_id)
+           and not exists (select 1 from outbox.messages g
+                            where g.state = 'given-up' and g.tenant_code = m.tenant_code
+                              and g.business_id = m.business_id)
          order by m.id
          limit 1`,
       );
@@ -190,7 +206,7 @@ export class OutboxDispatcher {
           (id, tenant_code, business_id, state, record_count, attempts, next_attempt_at,
            lease_owner, lease_until, created_at)
         values (${id}, ${group.tenant_code}, ${group.business_id}, 'open', 0, 0, now(),
-                ${this.#instanceId}, now() + make_interval(secs => ${this.#leaseSecs}), now())
+                ${lease}, now() + make_interval(secs => ${this.#leaseSecs}), now())
         on conflict do nothing
         returning id`,
       );
@@ -213,7 +229,7 @@ export class OutboxDispatcher {
         returning m.id`,
       );
       await tx.execute(sql`update outbox.batches set record_count = ${picked.length} where id = ${id}`);
-      return { id, tenant_code: group.tenant_code, business_id: group.business_id, attempts: 0 };
+      return { id, lease, tenant_code: group.tenant_code, business_id: group.business_id, attempts: 0 };
     });
   }
 
@@ -229,26 +245,44 @@ export class OutboxDispatcher {
       );
       return;
     }
-    const records = await Promise.all(
-      messages.map((m) =>
-        this.deps.outbox.openRecord({
-          tenantCode: m.tenant_code,
-          sourceKind: m.source_kind,
-          sourceId: m.source_id,
-          sourceIndex: m.source_index,
-          sealed: bytes(m.sealed),
-        }),
-      ),
-    );
+    const token = this.deps.token(batch.tenant_code, batch.business_id);
+    if (this.deps.requireToken && token === undefined) {
+      this.#count('unauthorized');
+      return this.#later(batch, 60_000, 'no PMH credentials for this tenant and business', false);
+    }
+    let records: RegistrationRecord[];
+    try {
+      records = await Promise.all(
+        messages.map((m) =>
+          this.deps.outbox.openRecord({
+            tenantCode: m.tenant_code,
+            sourceKind: m.source_kind,
+            sourceId: m.source_id,
+            sourceIndex: m.source_index,
+            sealed: bytes(m.sealed),
+          }),
+        ),
+      );
+    } catch (err) {
+      return this.#retry(
+        batch,
+        messages,
+        'local-error',
+        `records could not be opened (${(err as Error).name})`,
+        undefined,
+        'gateway-error',
+      );
+    }
     await this.deps.rate.take();
+    // The lease runs from now: the wait for a rate token does not eat into it.
     await this.deps.db.execute(
-      sql`update outbox.messages set state = 'sent', updated_at = now()
-           where batch_id = ${batch.id} and state = 'queued'`,
+      sql`update outbox.batches set lease_until = now() + make_interval(secs => ${this.#leaseSecs})
+           where id = ${batch.id} and lease_owner = ${batch.lease}`,
     );
     let answer: DeliveryAnswer;
     try {
       answer = await this.deps.port.postRegistrationTasks({
-        token: this.deps.token(batch.tenant_code, batch.business_id),
+        token,
         idempotencyKey: batch.id,
         requestId: `outbox-${batch.id}-${batch.attempts + 1}`,
         records,
@@ -256,6 +290,11 @@ export class OutboxDispatcher {
     } catch (err) {
       answer = { kind: 'malformed', reason: `client error (${(err as Error).name})` };
     }
+    if (!(answer.kind === 'retry' && answer.reason === 'circuit open'))
+      await this.deps.db.execute(
+        sql`update outbox.messages set state = 'sent', updated_at = now()
+             where batch_id = ${batch.id} and state = 'queued'`,
+      );
     await this.#settle(batch, messages, answer);
   }
 
@@ -310,6 +349,9 @@ export class OutboxDispatcher {
             undefined,
             'pmh-unauthorized',
           );
+        // A conflict is what an idempotency store answers while the same key is still in flight.
+        if (answer.status === 409)
+          return this.#retry(batch, messages, 'unavailable', 'HTTP 409', undefined, 'pmh-unavailable');
         return this.#finish(
           batch,
           messages,
@@ -320,14 +362,13 @@ export class OutboxDispatcher {
       case 'retry': {
         if (answer.reason === 'circuit open') {
           this.#count('circuit-open');
-          return this.#later(batch, Math.max(answer.retryAfterMs ?? 1000, 100), answer.reason, false);
+          return this.#later(batch, Math.max(answer.retryAfterMs || 1000, 100), answer.reason, false);
         }
-        const cls: FailureClass =
-          answer.retryAfterMs !== undefined
-            ? 'rate-limited'
-            : /timeout/.test(answer.reason)
-              ? 'timeout'
-              : 'unavailable';
+        const cls: FailureClass = /^HTTP 429\b/.test(answer.reason)
+          ? 'rate-limited'
+          : /timeout/.test(answer.reason)
+            ? 'timeout'
+            : 'unavailable';
         return this.#retry(batch, messages, cls, answer.reason, answer.retryAfterMs, 'pmh-unavailable');
       }
       case 'malformed':
@@ -385,14 +426,16 @@ export class OutboxDispatcher {
 
   async #later(batch: ClaimedBatch, delayMs: number, reason: string, counted: boolean): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      await tx.execute(
+      const owned = await queryRows<{ id: string }>(
+        tx,
         sql`update outbox.batches
                set attempts = ${batch.attempts},
                    next_attempt_at = now() + make_interval(secs => ${delayMs / 1000}),
                    lease_owner = null, lease_until = null, last_error = ${reason}
-             where id = ${batch.id} and lease_owner = ${this.#instanceId}`,
+             where id = ${batch.id} and lease_owner = ${batch.lease}
+         returning id`,
       );
-      if (counted)
+      if (owned.length && counted)
         await tx.execute(
           sql`update outbox.messages set attempts = ${batch.attempts}, updated_at = now() where batch_id = ${batch.id}`,
         );
@@ -414,7 +457,7 @@ export class OutboxDispatcher {
       const owned = await queryRows<{ id: string }>(
         tx,
         sql`select id from outbox.batches where id = ${batch.id} and state = 'open'
-              and lease_owner = ${this.#instanceId} for update`,
+              and lease_owner = ${batch.lease} for update`,
       );
       if (owned.length === 0) throw new Error('lost the lease on this outbox batch');
       const json = JSON.stringify(

@@ -257,9 +257,11 @@ export class Outbox {
 }
 
 /**
- * Queues given-up records again (after an operator fixed what stopped them): their attempts
- * restart from zero, linkage-file rows go back to `queued`, and an audit entry per tenant
- * records how many. Returns the count per tenant.
+ * Queues given-up records again (after an operator fixed what stopped them): each given-up
+ * batch is reopened as it was — same records, same idempotency key, so PMH applies a batch it
+ * already took only once — its attempts restart from zero, linkage-file rows go back to
+ * `queued`, and an audit entry per tenant records how many. Until then, a tenant and business
+ * with given-up records sends nothing newer. Returns the count per tenant.
  *
  * @example
  * await requeueGivenUp(db, { tenantCode: '130001', operator: 'ops-suzuki' }, new Date());
@@ -275,14 +277,22 @@ export async function requeueGivenUp(
       source_kind: string;
       source_id: string;
       source_index: number;
+      batch_id: string | null;
     }>(
       tx,
       sql`update outbox.messages
-             set state = 'queued', batch_id = null, batch_pos = null, attempts = 0, errors = null, updated_at = now()
+             set state = 'queued', attempts = 0, errors = null, updated_at = now()
            where state = 'given-up' and sealed is not null
              ${options.tenantCode ? sql`and tenant_code = ${options.tenantCode}` : sql``}
-       returning tenant_code, source_kind, source_id, source_index`,
+       returning tenant_code, source_kind, source_id, source_index, batch_id`,
     );
+    const batches = [...new Set(rows.flatMap((r) => (r.batch_id ? [r.batch_id] : [])))];
+    if (batches.length)
+      await tx.execute(sql`
+        update outbox.batches
+           set state = 'open', attempts = 0, next_attempt_at = now(), lease_owner = null,
+               lease_until = null, completed_at = null, last_error = null
+         where id in (select jsonb_array_elements_text(${JSON.stringify(batches)}::jsonb)::uuid)`);
     const files = rows.filter((r) => r.source_kind === 'linkage-file');
     if (files.length) {
       const json = JSON.stringify(files.map((r) => ({ file_id: r.source_id, row_no: r.source_index })));
@@ -306,7 +316,7 @@ export async function requeueGivenUp(
           {
             actor: { kind: 'user', id: options.operator },
             action: AUDIT_ACTIONS.deliveryRequeued,
-            detail: { records: n },
+            detail: { records: n, batches: batches.length },
           },
         ],
         at,

@@ -63,6 +63,7 @@ export const outboxMessages = outboxSchema.table(
     index('outbox_messages_batch').on(t.batchId, t.batchPos),
     index('outbox_messages_subject').on(t.subjectId),
     index('outbox_messages_open').on(t.createdAt).where(sql`state in ('queued', 'sent')`),
+    index('outbox_messages_given_up').on(t.tenantCode, t.businessId).where(sql`state = 'given-up'`),
   ],
 );
 

@@ -189,6 +189,10 @@ export interface LinkageCounts {
   deleted: number;
   notFound: number;
   rejected: number;
+  /** Rows waiting for a remote PMH's answer (absent from older gateways). */
+  queued?: number;
+  /** Rows whose delivery to a remote PMH was given up. */
+  givenUp?: number;
 }
 
 /** One row outcome of a linkage file. */
@@ -323,7 +327,8 @@ export function isFinished(status: string): boolean {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Polls `GET …?limit=0` every `intervalMs` until the file is completed or failed, calling
+ * Polls `GET …?limit=0` every `intervalMs` until the file is completed or failed (and, with a
+ * remote PMH, no row waits for PMH's answer any more), calling
  * `onProgress` with each answer. Up to `maxErrors` consecutive network errors are retried;
  * a problem answer (4xx/5xx) ends the polling at once.
  *
@@ -348,7 +353,8 @@ export async function pollUntilFinished(
     }
     if (view) {
       opts.onProgress?.(view);
-      if (isFinished(view.status)) return view;
+      // With a remote PMH the file is read before PMH has answered for every row: wait for that too.
+      if (isFinished(view.status) && !((view.counts.queued ?? 0) > 0)) return view;
     }
     await sleep(intervalMs);
   }
@@ -556,7 +562,9 @@ export function formatSummary(
     }`,
     `rows ${fmtInt(rows)}: created ${fmtInt(c.created)}, updated ${fmtInt(c.updated)}, unchanged ${fmtInt(
       c.unchanged,
-    )}, deleted ${fmtInt(c.deleted)}, notFound ${fmtInt(c.notFound)}, rejected ${fmtInt(c.rejected)}`,
+    )}, deleted ${fmtInt(c.deleted)}, notFound ${fmtInt(c.notFound)}, rejected ${fmtInt(c.rejected)}${
+      c.givenUp ? `, given up (remote PMH) ${fmtInt(c.givenUp)}` : ''
+    }`,
     `elapsed ${fmtSeconds(total)} (write ${fmtSeconds(timings.writeMs)}, upload ${fmtSeconds(
       timings.uploadMs,
     )}, processing ${fmtSeconds(timings.processingMs)}); ${fmtInt(rate(rows, timings.processingMs))} rows/s processed`,

@@ -9,6 +9,8 @@ import { createHarness } from '../../support/harness.js';
 
 // PMH is remote here: undici's MockAgent answers for it, the real client and outbox do the rest.
 const ORIGIN = 'http://pmh.test';
+/** Tenants the gateway holds no PMH token for. */
+const noToken = new Set<string>();
 const agent = new MockAgent();
 agent.disableNetConnect();
 const pmhPool = agent.get(ORIGIN);
@@ -16,12 +18,14 @@ const breaker = new CircuitBreaker({ failureThreshold: 1000 });
 const h = await createHarness({
   remotePmh: {
     client: new RemotePmhClient({ baseUrl: `${ORIGIN}/pmh/v1`, dispatcher: agent, timeoutMs: 150, breaker }),
-    token: () => 'gateway-token-at-pmh',
+    token: (tenant) => (noToken.has(tenant) ? undefined : 'gateway-token-at-pmh'),
+    requireToken: true,
     maxAttempts: 3,
     // Retries wait a minute: a test makes its batch due when it wants the next attempt.
     backoff: { baseMs: 60_000, maxMs: 60_000 },
     random: () => 0.99,
     ratePerSecond: 10_000,
+    statusCacheMs: 0,
   },
 });
 const dispatcher = h.system.dispatcher;
@@ -152,11 +156,11 @@ describe('the outbox dispatcher, for each answer class of PMH', () => {
 
   it("another 4xx: every record of the batch is rejected with PMH's code", async () => {
     const { view } = await register(2);
-    pmhAnswers({ status: 409, body: { code: 'conflict' } });
+    pmhAnswers({ status: 400, body: { code: 'malformed-request' } });
     await dispatcher.processNext();
     const v = await view();
     expect(v.counts.rejected).toBe(2);
-    expect(v.records[0]?.errors?.[0]?.code).toBe('conflict');
+    expect(v.records[0]?.errors?.[0]?.code).toBe('malformed-request');
   });
 
   it('429 with Retry-After: waits as told, then resends the same batch under the same key', async () => {
@@ -205,19 +209,69 @@ describe('the outbox dispatcher, for each answer class of PMH', () => {
     expect(status.status).toBe('alert');
     expect(status.outbox.alerts.join(' ')).toMatch(/given up/);
 
-    // An operator requeues it once PMH is back: it is delivered, and the requeue is audited.
+    const givenUpKey = keys.at(-1);
+
+    // Nothing newer of this tenant and business overtakes the given-up record.
+    const later = await h.request('/api/v1/subjects/registrations', {
+      method: 'POST',
+      token: t.token,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([record()]),
+    });
+    const { submissionId: laterId } = (await later.json()) as { submissionId: string };
+    const laterState = async () =>
+      (
+        (await (await h.request(`/api/v1/submissions/${laterId}`, { token: t.token })).json()) as {
+          records: { state: string }[];
+        }
+      ).records[0]?.state;
+    for (let i = 0; i < 5 && (await dispatcher.processNext()); i++) {}
+    expect(await laterState(), 'held while an older record is given up').toBe('queued');
+
+    // An operator requeues it once PMH is back: the same batch goes again under the same key,
+    // then the newer record; the requeue is audited.
     const { requeueGivenUp } = await import('../../../src/gateway/intake/outbox.service.js');
     expect(
       await requeueGivenUp(h.database.db, { tenantCode: t.municipalityCode, operator: 'ops-1' }, new Date()),
-    ).toEqual({
-      [t.municipalityCode]: 1,
-    });
+    ).toEqual({ [t.municipalityCode]: 1 });
     expect((await view()).records[0]).toMatchObject({ state: 'queued', attempts: 0 });
     pmhAnswers(created);
     for (let i = 0; i < 10 && (await view()).records[0]?.state !== 'accepted'; i++)
       await dispatcher.processNext();
     expect((await view()).records[0]?.state).toBe('accepted');
+    expect(keys.at(-1), 'resent under its first idempotency key').toBe(givenUpKey);
+    expect(await laterState()).toBe('queued');
+    pmhAnswers(created);
+    for (let i = 0; i < 10 && (await laterState()) !== 'accepted'; i++) await dispatcher.processNext();
+    expect(await laterState()).toBe('accepted');
     expect(await auditActions(t.municipalityCode)).toContain('outbox.records-requeued');
+  });
+
+  it('409 (the same key still in flight at PMH) is retried, never taken as a rejection', async () => {
+    const { view } = await register(1);
+    pmhAnswers({ status: 409, body: { code: 'conflict' } });
+    await dispatcher.processNext();
+    expect((await view()).records[0]?.state).toBe('sent');
+    await makeDue();
+    pmhAnswers(created);
+    await dispatcher.processNext();
+    expect((await view()).records[0]?.state).toBe('accepted');
+  });
+
+  it('holds back a tenant and business that has no PMH credentials, without calling PMH', async () => {
+    const { t, view } = await register(1);
+    noToken.add(t.municipalityCode);
+    const calls = keys.length;
+    const before = dispatcher.failures.unauthorized;
+    await dispatcher.processNext();
+    expect(keys.length, 'PMH was not called').toBe(calls);
+    expect((await view()).records[0]?.state).toBe('queued');
+    expect(dispatcher.failures.unauthorized).toBe(before + 1);
+    noToken.delete(t.municipalityCode);
+    await makeDue();
+    pmhAnswers(created);
+    await dispatcher.processNext();
+    expect((await view()).records[0]?.state).toBe('accepted');
   });
 
   it('a timeout is retried under the same key and counted as such', async () => {

@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_messages_given_up" ON "outbox"."messages" USING btree ("tenant_code","business_id") WHERE state = 'given-up';
