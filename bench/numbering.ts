@@ -33,8 +33,11 @@ const subjects = Number(values.subjects);
 const registry = Number(values.registry);
 const dbs = benchDatabases('bench:numbering');
 
+/** Extra node flags for the servers under test, e.g. BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 function start(entry: string, env: Record<string, string>) {
-  return spawn(process.execPath, [entry], {
+  return spawn(process.execPath, [...nodeFlags, entry], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

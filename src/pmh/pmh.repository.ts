@@ -1,7 +1,7 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
-import { bulkInsert, bulkUpdate } from '../db/bulk.js';
+import { bulkInsert, bulkUpdate, inList } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlements, subjects } from './pmh.tables.js';
 
@@ -157,7 +157,7 @@ export class SubjectRepository {
     return this.db
       .select()
       .from(subjects)
-      .where(and(this.#own(), inArray(subjects.myNumberIndex, [...indexes])));
+      .where(and(this.#own(), inList(subjects.myNumberIndex, [...indexes], 'bytea')));
   }
 
   async findById(id: string, forUpdate = false): Promise<SubjectRow | undefined> {
@@ -175,7 +175,10 @@ export class SubjectRepository {
       .select()
       .from(entitlements)
       .where(
-        and(eq(entitlements.tenantCode, this.tenantCode), inArray(entitlements.subjectId, [...subjectIds])),
+        and(
+          eq(entitlements.tenantCode, this.tenantCode),
+          inList(entitlements.subjectId, [...subjectIds], 'uuid'),
+        ),
       );
   }
 
@@ -260,11 +263,11 @@ export class SubjectRepository {
     if (ids.length === 0) return;
     await this.db
       .delete(entitlements)
-      .where(and(eq(entitlements.tenantCode, this.tenantCode), inArray(entitlements.id, [...ids])));
+      .where(and(eq(entitlements.tenantCode, this.tenantCode), inList(entitlements.id, [...ids], 'uuid')));
   }
 
   async deleteSubjects(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.delete(subjects).where(and(this.#own(), inArray(subjects.id, [...ids])));
+    await this.db.delete(subjects).where(and(this.#own(), inList(subjects.id, [...ids], 'uuid')));
   }
 }

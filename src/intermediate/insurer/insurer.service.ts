@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
-import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
+import { bulkInsert, bulkUpdate, inList } from '../../db/bulk.js';
 import type { Db } from '../../db/client.js';
 import { type BasicInfo, crossCheck } from './cross-check.js';
 import type { NumberingAnswerItem, NumberingOutcome, NumberingRequestItem } from './insurer.schemas.js';
@@ -126,7 +126,7 @@ export class InsurerService {
       const rows = await tx
         .select()
         .from(insuredPersons)
-        .where(inArray(insuredPersons.myNumberIndex, indexes))
+        .where(inList(insuredPersons.myNumberIndex, indexes, 'bytea'))
         .orderBy(insuredPersons.id)
         .for('update');
       const byIndex = new Map(rows.map((r) => [r.myNumberIndex.toString('base64'), r]));

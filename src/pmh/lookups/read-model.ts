@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, eq, isNotNull } from 'drizzle-orm';
 import { type KeyRing, openJson, sealJson } from '../../crypto/index.js';
-import { bulkInsert } from '../../db/bulk.js';
+import { bulkInsert, inList } from '../../db/bulk.js';
 import type { Db } from '../../db/client.js';
 import type { EntitlementSecret } from '../pmh.repository.js';
 import { entitlementIndex, entitlements, subjects } from '../pmh.tables.js';
@@ -62,7 +62,7 @@ export async function refreshReadModel(
   const ids = [...new Set(subjectIds)];
   await tx
     .delete(entitlementIndex)
-    .where(and(eq(entitlementIndex.tenantCode, tenantCode), inArray(entitlementIndex.subjectId, ids)));
+    .where(and(eq(entitlementIndex.tenantCode, tenantCode), inList(entitlementIndex.subjectId, ids, 'uuid')));
   const numbered = await tx
     .select({
       id: subjects.id,
@@ -71,14 +71,19 @@ export async function refreshReadModel(
       viewingSuspended: subjects.viewingSuspended,
     })
     .from(subjects)
-    .where(and(eq(subjects.tenantCode, tenantCode), inArray(subjects.id, ids), isNotNull(subjects.pmhId)));
+    .where(
+      and(eq(subjects.tenantCode, tenantCode), inList(subjects.id, ids, 'uuid'), isNotNull(subjects.pmhId)),
+    );
   if (numbered.length === 0) return;
   const bySubject = new Map(numbered.map((s) => [s.id, s]));
   const ents = await tx
     .select()
     .from(entitlements)
     .where(
-      and(eq(entitlements.tenantCode, tenantCode), inArray(entitlements.subjectId, [...bySubject.keys()])),
+      and(
+        eq(entitlements.tenantCode, tenantCode),
+        inList(entitlements.subjectId, [...bySubject.keys()], 'uuid'),
+      ),
     );
   const [tenantKeys, readKeys] = await Promise.all([
     keyRing.forScope(tenantCode),

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { AUDIT_ACTIONS, type AuditEntryInput, appendAudit, lockAuditChain } from '../../audit/index.js';
 import { type KeyRing, openJson } from '../../crypto/index.js';
-import { bulkUpdate } from '../../db/bulk.js';
+import { bulkUpdate, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import { PollingLoop } from '../../db/polling-loop.js';
 import {
@@ -100,7 +100,7 @@ export class NumberingWorker {
     const rows = await this.deps.db
       .select({ id: subjects.id, sealed: subjects.sealed })
       .from(subjects)
-      .where(and(eq(subjects.tenantCode, batch.tenantCode), inArray(subjects.id, batch.subjectIds)));
+      .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, batch.subjectIds, 'uuid')));
     const items: NumberingRequestItem[] = [];
     const ids: string[] = [];
     for (const row of rows) {
@@ -134,11 +134,15 @@ export class NumberingWorker {
              order by next_attempt_at limit 1 for update skip locked`,
       );
       let batchId = retry[0]?.batch_id;
+      type Row = { subject_id: string; tenant_code: string; attempts: number };
+      let rows: Row[];
       if (!batchId) {
         batchId = `nb-${randomUUID()}`;
-        const claimed = await queryRows<{ subject_id: string }>(
+        // One statement claims the subjects and sets their lease.
+        rows = await queryRows<Row>(
           tx,
-          sql`update hub.numbering_queue set batch_id = ${batchId}
+          sql`update hub.numbering_queue
+                 set batch_id = ${batchId}, next_attempt_at = now() + make_interval(secs => ${lease})
                where subject_id in (
                  select subject_id from hub.numbering_queue
                   where batch_id is null and next_attempt_at <= now()
@@ -147,15 +151,16 @@ export class NumberingWorker {
                                         order by enqueued_at limit 1)
                   order by enqueued_at limit ${this.#batchSize}
                   for update skip locked)
-               returning subject_id`,
+               returning subject_id, tenant_code, attempts`,
         );
-        if (claimed.length === 0) return undefined;
+        if (rows.length === 0) return undefined;
+      } else {
+        rows = await queryRows<Row>(
+          tx,
+          sql`update hub.numbering_queue set next_attempt_at = now() + make_interval(secs => ${lease})
+               where batch_id = ${batchId} returning subject_id, tenant_code, attempts`,
+        );
       }
-      const rows = await queryRows<{ subject_id: string; tenant_code: string; attempts: number }>(
-        tx,
-        sql`update hub.numbering_queue set next_attempt_at = now() + make_interval(secs => ${lease})
-             where batch_id = ${batchId} returning subject_id, tenant_code, attempts`,
-      );
       const first = rows[0];
       if (!first) return undefined;
       return {
@@ -179,7 +184,7 @@ export class NumberingWorker {
           byCheck: subjects.suspendedByCrossCheck,
         })
         .from(subjects)
-        .where(and(eq(subjects.tenantCode, batch.tenantCode), inArray(subjects.id, ids)));
+        .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, ids, 'uuid')));
       const byId = new Map(current.map((c) => [c.id, c]));
       const changes: Record<string, unknown>[] = [];
       const audit: AuditEntryInput[] = [];
@@ -251,7 +256,7 @@ export class NumberingWorker {
         await tx
           .update(subjects)
           .set({ numberingStatus: 'given-up' })
-          .where(and(eq(subjects.tenantCode, batch.tenantCode), inArray(subjects.id, ids)));
+          .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, ids, 'uuid')));
         await tx.delete(numberingQueue).where(eq(numberingQueue.batchId, batch.batchId));
         await appendAudit(
           tx,
@@ -270,7 +275,7 @@ export class NumberingWorker {
       await tx
         .update(subjects)
         .set({ numberingStatus: 'retrying' })
-        .where(and(eq(subjects.tenantCode, batch.tenantCode), inArray(subjects.id, ids)));
+        .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, ids, 'uuid')));
       await tx
         .update(numberingQueue)
         .set({

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { customType, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bulkInsert, inList } from '../../src/db/bulk.js';
+import { queryRows } from '../../src/db/client.js';
+import { openTestDatabase } from '../support/harness.js';
+
+const database = await openTestDatabase();
+afterAll(() => database.close());
+const db = database.db;
+await db.execute(
+  sql`create table if not exists bulk_probe (id uuid primary key, code text not null, key bytea not null)`,
+);
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
+const probe = pgTable('bulk_probe', {
+  id: uuid('id').primaryKey(),
+  code: text('code').notNull(),
+  key: bytea('key').notNull(),
+});
+
+describe('inList', () => {
+  it('finds exactly the listed rows, by uuid, text or bytea, and nothing for an empty list', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 24 }), { minLength: 1, maxLength: 30 }),
+        async (keys) => {
+          await db.execute(sql`delete from bulk_probe`);
+          const rows = keys.map((k, i) => ({ id: randomUUID(), code: `c'${i}"`, key: Buffer.from(k) }));
+          await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+          const some = rows.filter((_, i) => i % 2 === 0);
+          const byKey = await db
+            .select({ id: probe.id })
+            .from(probe)
+            .where(
+              inList(
+                probe.key,
+                some.map((r) => r.key),
+                'bytea',
+              ),
+            );
+          const byId = await db
+            .select({ id: probe.id })
+            .from(probe)
+            .where(
+              inList(
+                probe.id,
+                some.map((r) => r.id),
+                'uuid',
+              ),
+            );
+          const byCode = await db
+            .select({ id: probe.id })
+            .from(probe)
+            .where(
+              inList(
+                probe.code,
+                some.map((r) => r.code),
+                'text',
+              ),
+            );
+          const want = some.map((r) => r.id).sort();
+          expect(byKey.map((r) => r.id).sort()).toEqual(want);
+          expect(byId.map((r) => r.id).sort()).toEqual(want);
+          expect(byCode.map((r) => r.id).sort()).toEqual(want);
+        },
+      ),
+      { numRuns: 15 },
+    );
+    const none = await queryRows(db, sql`select 1 from bulk_probe where ${inList(probe.id, [], 'uuid')}`);
+    expect(none).toEqual([]);
+  });
+});
