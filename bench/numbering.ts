@@ -1,7 +1,7 @@
 /**
  * bench:numbering — PMH-ID numbering end to end over HTTP against a raw COPY of the same rows.
  *
- *   npm run bench:numbering -- --subjects 200000 --registry 1000000 [--batch 1000]
+ *   npm run bench:numbering -- --subjects 200000 --registry 1000000 [--batch 1000] [--concurrency 2]
  *
  * On PostgreSQL (a durable throwaway one is started when DATABASE_URL is unset). It loads the
  * insurer registry (sim:insured, COPY), registers the subjects through a linkage file with the
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     subjects: { type: 'string', default: '20000' },
     registry: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '2' },
   },
 });
 const subjects = Number(values.subjects);
@@ -97,6 +98,7 @@ try {
     NUMBERING_URL: `http://127.0.0.1:${insurerPort}`,
     INSURER_TOKEN: token,
     NUMBERING_BATCH_SIZE: values.batch,
+    NUMBERING_CONCURRENCY: values.concurrency,
   };
   let gateway = start('dist/src/gateway/main.js', { ...gatewayEnv, NUMBERING_WORKER: '0' });
   const base = `http://127.0.0.1:${gatewayPort}`;

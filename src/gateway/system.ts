@@ -67,6 +67,7 @@ export interface SystemOptions {
   /** How the hub reaches the insurer intermediate server; in process by default. */
   numberingPort?: NumberingPort;
   numberingBatchSize?: number;
+  numberingConcurrency?: number;
   numberingRetry?: { baseMs: number; maxMs: number };
   numberingMaxAttempts?: number;
   /** The linkage-key keys the hub accepts, by kid (agreed with the eligibility system). */
@@ -166,6 +167,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     clock,
     logger: logger.child({ component: 'numbering' }),
     ...(options.numberingBatchSize === undefined ? {} : { batchSize: options.numberingBatchSize }),
+    ...(options.numberingConcurrency === undefined ? {} : { concurrency: options.numberingConcurrency }),
     ...(options.numberingRetry === undefined ? {} : { retry: options.numberingRetry }),
     ...(options.numberingMaxAttempts === undefined ? {} : { maxAttempts: options.numberingMaxAttempts }),
   });
