@@ -1,4 +1,4 @@
-import { and, eq, gte, isNull, lte, or, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { type Actor, AUDIT_ACTIONS, appendAudit } from '../../audit/index.js';
 import {
   type AgreedKey,
@@ -9,39 +9,32 @@ import {
   openLinkageKey,
 } from '../../crypto/index.js';
 import type { Db } from '../../db/client.js';
-import { entitlementIndex, pseudonyms } from '../pmh.tables.js';
-import { LOOKUP_AUDIT_CHAIN, LookupCommitter } from './lookup-committer.js';
+import { pseudonyms } from '../pmh.tables.js';
+import { type FoundRow, LOOKUP_AUDIT_CHAIN, LookupCommitter } from './lookup-committer.js';
 import type { LookupAnswer, LookupEntitlement } from './lookups.schemas.js';
 import { type EntitlementFace, faceContext, READ_MODEL_SCOPE } from './read-model.js';
 
-/** The lookups' hot queries, prepared once (no re-plan and no describe round trip per request). */
-function prepareLookupQueries(db: Db) {
-  return {
-    valid: db
-      .select({ entitlementId: entitlementIndex.entitlementId, sealed: entitlementIndex.sealed })
-      .from(entitlementIndex)
-      .where(
-        and(
-          eq(entitlementIndex.pmhId, sql.placeholder('pmhId')),
-          eq(entitlementIndex.isNotDisclosed, false),
-          eq(entitlementIndex.viewingSuspended, false),
-          lte(entitlementIndex.validFrom, sql.placeholder('date')),
-          or(isNull(entitlementIndex.validTo), gte(entitlementIndex.validTo, sql.placeholder('date'))),
-          or(
-            isNull(entitlementIndex.forcedExpiryDate),
-            gte(entitlementIndex.forcedExpiryDate, sql.placeholder('date')),
-          ),
-        ),
-      )
-      .orderBy(entitlementIndex.tenantCode, entitlementIndex.validFrom, entitlementIndex.entitlementId)
-      .prepare('lookup_valid_entitlements'),
-
-    pseudonym: db
-      .select({ pmhId: pseudonyms.pmhId })
-      .from(pseudonyms)
-      .where(eq(pseudonyms.pseudonym, sql.placeholder('pseudonym')))
-      .prepare('lookup_pseudonym'),
-  };
+/**
+ * Opens the read-model rows of one answer; for a clinic, marks whether it is a designated
+ * institution on the date of care.
+ */
+function openFaces(
+  dataKey: Buffer,
+  rows: readonly FoundRow[],
+  dateOfCare: string,
+  institutionCode?: string,
+): LookupEntitlement[] {
+  return rows.map((r) => {
+    const face = openJson<EntitlementFace>(dataKey, r.sealed, faceContext(r.entitlementId));
+    if (institutionCode === undefined) return face;
+    const designated = (face.designatedMedicalInstitutions ?? []).some(
+      (d) =>
+        d.institutionCode === institutionCode &&
+        (d.validFrom === undefined || d.validFrom <= dateOfCare) &&
+        (d.validTo === undefined || d.validTo >= dateOfCare),
+    );
+    return { ...face, isDesignatedInstitution: designated };
+  });
 }
 
 /** Who asks and for which request. */
@@ -73,30 +66,6 @@ export class LookupService {
 
   constructor(private readonly deps: LookupDeps) {
     this.#committer = new LookupCommitter({ db: deps.db, clock: deps.clock });
-    this.#queries = prepareLookupQueries(deps.db);
-  }
-
-  readonly #queries: ReturnType<typeof prepareLookupQueries>;
-
-  async #entitlements(
-    pmhId: string,
-    dateOfCare: string,
-    institutionCode?: string,
-  ): Promise<LookupEntitlement[]> {
-    const rows = await this.#queries.valid.execute({ pmhId, date: dateOfCare });
-    if (rows.length === 0) return [];
-    const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
-    return rows.map((r) => {
-      const face = openJson<EntitlementFace>(dataKey, r.sealed, faceContext(r.entitlementId));
-      if (institutionCode === undefined) return face;
-      const designated = (face.designatedMedicalInstitutions ?? []).some(
-        (d) =>
-          d.institutionCode === institutionCode &&
-          (d.validFrom === undefined || d.validFrom <= dateOfCare) &&
-          (d.validTo === undefined || d.validTo >= dateOfCare),
-      );
-      return { ...face, isDesignatedInstitution: designated };
-    });
   }
 
   /**
@@ -111,39 +80,57 @@ export class LookupService {
     const opened = await openLinkageKey(this.deps.linkageKeys(), input.linkageKey, this.deps.clock());
     if (!opened.ok) {
       await this.#committer.commit({
-        entry: {
-          actor: caller.actor,
-          action: AUDIT_ACTIONS.linkageKeyRefused,
-          requestId: caller.requestId,
-          detail: { reason: opened.reason, institutionCode: input.institutionCode },
-        },
+        answer: () => ({
+          value: undefined,
+          entry: {
+            actor: caller.actor,
+            action: AUDIT_ACTIONS.linkageKeyRefused,
+            requestId: caller.requestId,
+            detail: { reason: opened.reason, institutionCode: input.institutionCode },
+          },
+        }),
       });
       return { ok: false, reason: opened.reason };
     }
     const { claims } = opened;
-    const entitlements = await this.#entitlements(claims.pmhId, input.dateOfCare, input.institutionCode);
+    const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
     const outcome = await this.#committer.commit({
+      who: { pmhId: claims.pmhId },
+      dateOfCare: input.dateOfCare,
       jti: { jti: claims.jti, expiresAt: new Date(claims.exp * 1000) },
-      entry: {
+      answer: (found) => {
+        const entitlements = openFaces(dataKey, found.rows, input.dateOfCare, input.institutionCode);
+        return {
+          value: entitlements,
+          entry: {
+            actor: caller.actor,
+            action: AUDIT_ACTIONS.clinicLookup,
+            subjectRef: claims.pmhId,
+            requestId: caller.requestId,
+            detail: {
+              institutionCode: input.institutionCode,
+              dateOfCare: input.dateOfCare,
+              returned: entitlements.length,
+            },
+          },
+        };
+      },
+      replayed: {
         actor: caller.actor,
-        action: AUDIT_ACTIONS.clinicLookup,
+        action: AUDIT_ACTIONS.linkageKeyReplayed,
         subjectRef: claims.pmhId,
         requestId: caller.requestId,
-        detail: {
-          institutionCode: input.institutionCode,
-          dateOfCare: input.dateOfCare,
-          returned: entitlements.length,
-        },
+        detail: { requestId: caller.requestId },
       },
     });
-    if (outcome === 'replayed') return { ok: false, reason: 'replayed' };
+    if (!outcome.ok) return { ok: false, reason: 'replayed' };
     return {
       ok: true,
       answer: {
         requestId: caller.requestId,
         dateOfCare: input.dateOfCare,
         institutionCode: input.institutionCode,
-        entitlements,
+        entitlements: outcome.value,
       },
     };
   }
@@ -199,17 +186,30 @@ export class LookupService {
     caller: LookupCaller,
     input: { pseudonym: string; dateOfCare: string },
   ): Promise<LookupAnswer> {
-    const [link] = await this.#queries.pseudonym.execute({ pseudonym: input.pseudonym });
-    const entitlements = link ? await this.#entitlements(link.pmhId, input.dateOfCare) : [];
-    await this.#committer.commit({
-      entry: {
-        actor: caller.actor,
-        action: AUDIT_ACTIONS.portalLookup,
-        subjectRef: link?.pmhId ?? null,
-        requestId: caller.requestId,
-        detail: { dateOfCare: input.dateOfCare, returned: entitlements.length, known: Boolean(link) },
+    const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
+    const outcome = await this.#committer.commit({
+      who: { pseudonym: input.pseudonym },
+      dateOfCare: input.dateOfCare,
+      answer: (found) => {
+        const entitlements = openFaces(dataKey, found.rows, input.dateOfCare);
+        return {
+          value: entitlements,
+          entry: {
+            actor: caller.actor,
+            action: AUDIT_ACTIONS.portalLookup,
+            subjectRef: found.pmhId,
+            requestId: caller.requestId,
+            detail: {
+              dateOfCare: input.dateOfCare,
+              returned: entitlements.length,
+              known: found.pmhId !== null,
+            },
+          },
+        };
       },
     });
+    // Only a lookup with a nonce can be a replay; this one always has its answer.
+    const entitlements = outcome.ok ? outcome.value : [];
     return { requestId: caller.requestId, dateOfCare: input.dateOfCare, entitlements };
   }
 
