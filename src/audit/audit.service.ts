@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { and, asc, eq, gt } from 'drizzle-orm';
-import { bulkInsert } from '../db/bulk.js';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { bulkInsert, bulkInsertStatement } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import type { AuditEntryInput } from './audit.actions.js';
 import { auditEntries, auditHeads } from './audit.tables.js';
@@ -50,12 +50,13 @@ function entryHash(prev: Buffer, e: Omit<EntryRow, 'hash' | 'prevHash'>): Buffer
  * await db.transaction(async (tx) => { await lockAuditChain(tx, '130001'); ... });
  */
 export async function lockAuditChain(tx: Db, tenantCode: string): Promise<{ seq: number; hash: Buffer }> {
-  await tx.insert(auditHeads).values({ tenantCode, seq: 0, hash: GENESIS }).onConflictDoNothing();
+  // One round trip: creates the head on first use, otherwise locks the row (ON CONFLICT DO
+  // UPDATE takes the same row lock as SELECT … FOR UPDATE) and returns it unchanged.
   const [head] = await tx
-    .select()
-    .from(auditHeads)
-    .where(eq(auditHeads.tenantCode, tenantCode))
-    .for('update');
+    .insert(auditHeads)
+    .values({ tenantCode, seq: 0, hash: GENESIS })
+    .onConflictDoUpdate({ target: auditHeads.tenantCode, set: { tenantCode: sql`excluded.tenant_code` } })
+    .returning({ seq: auditHeads.seq, hash: auditHeads.hash });
   if (!head) throw new Error('audit head vanished');
   return { seq: head.seq, hash: head.hash };
 }
@@ -92,27 +93,28 @@ export async function appendAudit(
     hash = entryHash(prevHash, base);
     return { ...base, prevHash, hash };
   });
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await bulkInsert(
-      tx,
-      'audit.entries',
-      ENTRY_COLUMNS,
-      rows.slice(i, i + INSERT_CHUNK).map((r) => ({
-        tenant_code: r.tenantCode,
-        seq: r.seq,
-        at: r.at,
-        actor_kind: r.actorKind,
-        actor_id: r.actorId,
-        action: r.action,
-        subject_ref: r.subjectRef,
-        request_id: r.requestId,
-        detail: r.detail,
-        prev_hash: r.prevHash,
-        hash: r.hash,
-      })),
-    );
-  }
-  await tx.update(auditHeads).set({ seq, hash }).where(eq(auditHeads.tenantCode, tenantCode));
+  const chunk = (i: number) =>
+    rows.slice(i, i + INSERT_CHUNK).map((r) => ({
+      tenant_code: r.tenantCode,
+      seq: r.seq,
+      at: r.at,
+      actor_kind: r.actorKind,
+      actor_id: r.actorId,
+      action: r.action,
+      subject_ref: r.subjectRef,
+      request_id: r.requestId,
+      detail: r.detail,
+      prev_hash: r.prevHash,
+      hash: r.hash,
+    }));
+  const last = Math.floor((rows.length - 1) / INSERT_CHUNK) * INSERT_CHUNK;
+  for (let i = 0; i < last; i += INSERT_CHUNK) await bulkInsert(tx, 'audit.entries', ENTRY_COLUMNS, chunk(i));
+  // The last chunk and the new head in one statement (a data-modifying CTE always runs).
+  await tx.execute(
+    sql`with appended as (${bulkInsertStatement('audit.entries', ENTRY_COLUMNS, chunk(last))})
+        update audit.heads set seq = ${seq}, hash = decode(${hash.toString('base64')}, 'base64')
+         where tenant_code = ${tenantCode}`,
+  );
 }
 
 /** The verdict of {@link verifyAuditChain}. */

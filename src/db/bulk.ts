@@ -36,6 +36,28 @@ function recordset(
 }
 
 /**
+ * The statement {@link bulkInsert} runs, for a caller that composes it (e.g. as a CTE).
+ *
+ * @example
+ * await db.execute(sql`with ins as (${bulkInsertStatement('audit.entries', cols, rows)}) update …`);
+ */
+export function bulkInsertStatement(
+  table: string,
+  columns: BulkColumns,
+  rows: readonly object[],
+  options: { onConflictDoNothing?: boolean; onConflict?: string } = {},
+): SQL {
+  if (!IDENT.test(table)) throw new Error(`bad table name ${table}`);
+  const { json, select, shape } = recordset(columns, rows);
+  const conflict = options.onConflictDoNothing
+    ? ' on conflict do nothing'
+    : options.onConflict
+      ? ` on conflict ${options.onConflict}`
+      : '';
+  return sql`${sql.raw(`insert into ${table} (${Object.keys(columns).join(', ')}) select ${select} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape})${conflict}`)}`;
+}
+
+/**
  * Inserts many rows in one statement through `jsonb_to_recordset`: one parameter whatever
  * the row count, the same on PGlite and postgres.js, and without the per-value cost of
  * building a huge VALUES list.
@@ -51,16 +73,7 @@ export async function bulkInsert(
   options: { onConflictDoNothing?: boolean; onConflict?: string } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
-  if (!IDENT.test(table)) throw new Error(`bad table name ${table}`);
-  const { json, select, shape } = recordset(columns, rows);
-  const conflict = options.onConflictDoNothing
-    ? ' on conflict do nothing'
-    : options.onConflict
-      ? ` on conflict ${options.onConflict}`
-      : '';
-  await db.execute(
-    sql`${sql.raw(`insert into ${table} (${Object.keys(columns).join(', ')}) select ${select} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape})${conflict}`)}`,
-  );
+  await db.execute(bulkInsertStatement(table, columns, rows, options));
 }
 
 /**
