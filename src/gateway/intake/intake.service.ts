@@ -3,7 +3,7 @@ import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
-import { bulkInsert } from '../../db/bulk.js';
+import { bulkInsert, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import { PollingLoop } from '../../db/polling-loop.js';
 import type { Principal } from '../../identity/index.js';
@@ -565,9 +565,10 @@ export class IntakeService {
         .where(
           and(
             eq(linkageFileRows.fileId, file.id),
-            inArray(
+            inList(
               linkageFileRows.keyDigest,
               candidates.map((r) => r.keyDigest as Buffer),
+              'bytea',
             ),
           ),
         );
