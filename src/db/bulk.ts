@@ -103,9 +103,11 @@ export async function bulkUpdate(
 }
 
 /**
- * `column = any(…)` over many values passed as ONE jsonb parameter. drizzle's `inArray` binds
+ * `column in (…)` over many values passed as ONE jsonb parameter. drizzle's `inArray` binds
  * one parameter per value: for a batch of 1,000 ids, binding and planning cost more than the
- * lookup itself. An empty list matches nothing.
+ * lookup itself. A semi-join, not `= any(array(…))`: once postgres.js's prepared statement
+ * goes generic, the array form let PostgreSQL pick far worse plans (600 ms instead of 5 ms for
+ * 1,000 subjects by blind index). An empty list matches nothing.
  *
  * @example
  * await db.select().from(subjects).where(inList(subjects.id, ids, 'uuid'));
@@ -118,5 +120,5 @@ export function inList(
   if (values.length === 0) return sql`false`;
   const json = JSON.stringify(values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
   const element = sql.raw(type === 'bytea' ? `decode(v, 'base64')` : `v::${type}`);
-  return sql`${column} = any(array(select ${element} from jsonb_array_elements_text(${json}::jsonb) as t(v)))`;
+  return sql`${column} in (select ${element} from jsonb_array_elements_text(${json}::jsonb) as t(v))`;
 }
