@@ -157,6 +157,12 @@ describe('the gateway in remote mode', () => {
     const view = (await viaGateway.json()) as { myNumber: string; delivery: { state: string } };
     expect(view.delivery.state).toBe('accepted');
     expect(view.myNumber, 'masked without my-number:view at the gateway').toBe('************');
+    const [viewed] = await queryRows<{ n: number }>(
+      gatewayDb.db,
+      sql`select count(*)::int as n from audit.entries
+           where tenant_code = ${t.municipalityCode} and action = 'subject.viewed' and subject_ref = ${first.subjectId}`,
+    );
+    expect(viewed?.n, 'the read at PMH is audited at the gateway').toBe(1);
 
     // The delivered records are no longer kept at the gateway, sealed or not.
     const [kept] = await queryRows<{ n: number }>(
