@@ -47,9 +47,10 @@ const gatewayDb = await openTestDatabase();
 const breaker = new CircuitBreaker({ openMs: 200 });
 const dispatcher = createRemotePmhDispatcher(pmhUrl);
 const tokens = new Map<string, string>();
+const masterKey = randomBytes(32);
 const gateway = await buildSystem({
   database: gatewayDb,
-  masterKey: randomBytes(32),
+  masterKey,
   logger: createLogger('silent'),
   batchSize: 40,
   remotePmh: {
@@ -228,6 +229,57 @@ describe('the gateway in remote mode', () => {
     await deliverAll();
     const done = (await (await call(`/api/v1/submissions/${submissionId}`, t.gatewayToken)).json()) as Sub;
     expect(done.records[0]?.state).toBe('accepted');
+  });
+
+  it('delivers each record once when two gateway instances share one database', async () => {
+    const second = await buildSystem({
+      database: gatewayDb,
+      masterKey,
+      logger: createLogger('silent'),
+      remotePmh: {
+        client: new RemotePmhClient({
+          baseUrl: pmhUrl,
+          dispatcher,
+          timeoutMs: 5000,
+          breaker: new CircuitBreaker(),
+        }),
+        token: (tenant, business) => tokens.get(`${tenant}:${business}`),
+        batchSize: 25,
+        ratePerSecond: 1000,
+        statusCacheMs: 0,
+      },
+    });
+    const t = await pair();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await call('/api/v1/subjects/registrations', t.gatewayToken, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(Array.from({ length: 30 }, () => record())),
+      });
+      ids.push(((await res.json()) as { submissionId: string }).submissionId);
+    }
+    const drain = async (system: typeof gateway) => {
+      for (let i = 0; i < 500; i++) {
+        if (!(await system.dispatcher?.processNext())) {
+          const status = await system.outboxStatus();
+          if (!status || status.depth === 0) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+    };
+    await Promise.all([drain(gateway), drain(second)]);
+    for (const id of ids) {
+      const v = (await (await call(`/api/v1/submissions/${id}`, t.gatewayToken)).json()) as {
+        counts: Record<string, number>;
+      };
+      expect(v.counts.accepted, `submission ${id}`).toBe(30);
+    }
+    const [applied] = await queryRows<{ n: number }>(
+      pmh.database.db,
+      sql`select coalesce(sum(record_count), 0)::int as n from hub.submissions where tenant_code = ${t.municipalityCode}`,
+    );
+    expect(applied?.n, 'each record applied once at PMH').toBe(180);
   });
 
   it('answers the operations the public API lacks with a clear problem, and does not offer the local hub', async () => {
