@@ -11,7 +11,7 @@ import { DOCS_HTML } from './http/docs-page.js';
 import { installProblemHandling } from './http/errors.js';
 import { bearerAuth, requestContext } from './http/middleware.js';
 import { PROBLEMS, Problem, type ProblemCode } from './http/problem.js';
-import type { IntakeService, Outbox, OutboxStatus } from './intake/index.js';
+import { type IntakeService, type Outbox, type OutboxStatus, prometheusText } from './intake/index.js';
 import { registerIntakeRoutes } from './intake/intake.routes.js';
 import { registerRegistrationRoutes } from './registration/registration.routes.js';
 
@@ -121,45 +121,6 @@ export function createApp(deps: AppDeps) {
   app.doc31('/openapi.json', OPENAPI_INFO);
   app.get('/docs', (c) => c.html(DOCS_HTML));
   return app;
-}
-
-/**
- * The Prometheus text exposition of the outbox (remote mode); empty gauges in embedded mode.
- *
- * @example
- * prometheusText(undefined); // '# HELP pmh_outbox_depth …'
- */
-export function prometheusText(outbox: OutboxStatus | undefined): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-  };
-  metric('pmh_outbox_depth', 'gauge', 'Records queued or sent to PMH and not yet answered', [
-    ['', outbox?.depth ?? 0],
-  ]);
-  metric('pmh_outbox_oldest_age_seconds', 'gauge', 'Age of the oldest unanswered record', [
-    ['', outbox?.oldestAgeSeconds ?? 0],
-  ]);
-  metric(
-    'pmh_outbox_records',
-    'gauge',
-    'Records by delivery state',
-    Object.entries(outbox?.counts ?? {}).map(([state, n]) => [`{state="${state}"}`, n]),
-  );
-  metric(
-    'pmh_outbox_failed_attempts_total',
-    'counter',
-    'Failed delivery attempts by class since start',
-    Object.entries(outbox?.failures ?? {}).map(([cls, n]) => [`{class="${cls}"}`, n]),
-  );
-  metric('pmh_outbox_circuit_open', 'gauge', '1 while the circuit toward PMH is not closed', [
-    ['', outbox && outbox.circuit !== 'closed' ? 1 : 0],
-  ]);
-  metric('pmh_outbox_alert', 'gauge', '1 when a threshold (OUTBOX_ALERT_*) is crossed', [
-    ['', outbox?.alert ? 1 : 0],
-  ]);
-  return `${lines.join('\n')}\n`;
 }
 
 /** The composed application. */

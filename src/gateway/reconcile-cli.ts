@@ -17,6 +17,7 @@ import { TokenBucket } from './http/token-bucket.js';
 import { reconcile } from './intake/outbox.reconcile.js';
 import { requeueGivenUp } from './intake/outbox.service.js';
 import { PmhCredentialsError, remotePmhFromEnv } from './remote-config.js';
+import { isOwnSubject } from './remote-hub.js';
 
 const USAGE = [
   'usage: npm run pmh:reconcile -- [--tenant <code>] [--since <ISO date>] [--all] [--no-remote]',
@@ -74,10 +75,7 @@ async function main(): Promise<void> {
           const reader = remote.options.reader ?? remote.options.client;
           const answer = await reader.getSubjectRecord({ ...(token ? { token } : {}), subjectId });
           if (answer.kind === 'unavailable') return 'unreadable';
-          // A subject PMH files under another tenant or business is not ours: it counts as absent.
-          return answer.kind === 'found' &&
-            answer.subject.municipalityCode === tenant &&
-            answer.subject.businessId === business
+          return answer.kind === 'found' && isOwnSubject(answer.subject, tenant, business)
             ? 'present'
             : 'absent';
         }

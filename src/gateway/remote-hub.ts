@@ -24,6 +24,21 @@ export interface RemoteSubjectReader {
 }
 
 /**
+ * Whether PMH files this subject under the caller's tenant and business: anything else is
+ * treated as absent (PMH may know us under another tenant).
+ *
+ * @example
+ * if (!isOwnSubject(subject, '130001', 'jiritsu-seishin')) return undefined;
+ */
+export function isOwnSubject(
+  subject: Pick<RemoteSubject, 'municipalityCode' | 'businessId'>,
+  tenantCode: string,
+  businessId: string,
+): boolean {
+  return subject.municipalityCode === tenantCode && subject.businessId === businessId;
+}
+
+/**
  * The PMH port when PMH is remote. Registrations never pass here (they go through the
  * outbox, so none is lost); reads are forwarded to PMH's API; changes its public API does not
  * offer (entitlement patch, forced expiry, control flags, delete by id) answer `unsupported`.
@@ -55,10 +70,8 @@ export class RemoteHub implements PmhPort {
     const answer = await this.deps.client.getSubjectRecord({ ...(token ? { token } : {}), subjectId });
     if (answer.kind === 'absent') return undefined;
     if (answer.kind === 'unavailable') throw new Problem('pmh-unavailable');
+    if (!isOwnSubject(answer.subject, caller.tenantCode, caller.businessId)) return undefined;
     const subject = answer.subject as unknown as SubjectView;
-    // PMH may know us under another tenant: never show another tenant's or business's record.
-    if (subject.municipalityCode !== caller.tenantCode || subject.businessId !== caller.businessId)
-      return undefined;
     await this.deps.db.transaction((tx) =>
       appendAudit(
         tx,

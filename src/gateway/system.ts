@@ -18,6 +18,7 @@ import type { CircuitState } from './http/circuit-breaker.js';
 import type { Backoff } from './http/retry.js';
 import { TokenBucket } from './http/token-bucket.js';
 import {
+  cachedOutboxStatus,
   IntakeService,
   Outbox,
   OutboxDispatcher,
@@ -204,29 +205,16 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   });
   const relay = new Relay({ exchange, permitList });
   const retentionMs = options.inquiryRetentionMs ?? 30 * 24 * 3600_000;
-  // The counts scan the outbox: computed at most once a second, however often /metrics is scraped.
-  let statusCache: { at: number; value: Promise<OutboxStatus | undefined> } | undefined;
-  const outboxStatus = (): Promise<OutboxStatus | undefined> => {
-    const now = Date.now();
-    if (!statusCache || now - statusCache.at >= (remote?.statusCacheMs ?? 1000))
-      statusCache = { at: now, value: computeStatus() };
-    return statusCache.value;
-  };
-  const computeStatus = async (): Promise<OutboxStatus | undefined> => {
-    if (!outbox || !dispatcher || !remote) return undefined;
-    const [backlog, counts] = await Promise.all([outbox.backlog(), outbox.counts()]);
-    const alert = remote.alert ?? { depth: 10_000, ageSeconds: 900 };
-    const alerts: string[] = [];
-    if (backlog.depth >= alert.depth) alerts.push(`depth ${backlog.depth} >= ${alert.depth}`);
-    if ((backlog.oldestAgeSeconds ?? 0) >= alert.ageSeconds)
-      alerts.push(
-        `oldest record waits ${Math.round(backlog.oldestAgeSeconds ?? 0)} s >= ${alert.ageSeconds} s`,
-      );
-    if (counts.givenUp > 0) alerts.push(`${counts.givenUp} records given up`);
-    const circuit = remote.circuit?.() ?? 'closed';
-    if (circuit !== 'closed') alerts.push(`circuit ${circuit}`);
-    return { ...backlog, counts, failures: dispatcher.failures, circuit, alert: alerts.length > 0, alerts };
-  };
+  const outboxStatus =
+    outbox && dispatcher && remote
+      ? cachedOutboxStatus({
+          outbox,
+          dispatcher,
+          circuit: remote.circuit ?? (() => 'closed'),
+          alert: remote.alert ?? { depth: 10_000, ageSeconds: 900 },
+          cacheMs: remote.statusCacheMs ?? 1000,
+        })
+      : () => Promise.resolve(undefined);
   const app = createApp({
     database,
     hub: gatewayHub,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { prometheusText } from '../../src/gateway/app.js';
 import { TokenBucket } from '../../src/gateway/http/token-bucket.js';
+import { prometheusText } from '../../src/gateway/intake/index.js';
 import { PmhCredentialsError, parsePmhTokens } from '../../src/gateway/remote-config.js';
 
 describe('PMH credentials', () => {

@@ -12,4 +12,5 @@ export {
   submissionViewSchema,
 } from './outbox.schemas.js';
 export { Outbox } from './outbox.service.js';
+export { cachedOutboxStatus, prometheusText } from './outbox.status.js';
 export { DELIVERY_STATES, type DeliveryState } from './outbox.tables.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { type Db, queryRows } from '../../db/client.js';
@@ -9,7 +9,7 @@ import { type Backoff, fullJitterDelay } from '../http/retry.js';
 import type { TokenBucket } from '../http/token-bucket.js';
 import type { DeliveryAnswer } from '../remote-pmh/index.js';
 import type { Outbox } from './outbox.service.js';
-import type { DeliveryState, SourceKind } from './outbox.tables.js';
+import { type DeliveryState, outboxMessages } from './outbox.tables.js';
 
 /** What the dispatcher needs of a remote PMH (implemented by `RemotePmhClient`). */
 export interface PmhDeliveryPort {
@@ -65,15 +65,10 @@ interface ClaimedBatch {
   attempts: number;
 }
 
-interface MessageRow {
-  id: number;
-  source_kind: SourceKind;
-  source_id: string;
-  source_index: number;
-  client_id: string;
-  sealed: Buffer | Uint8Array | string | null;
-  tenant_code: string;
-}
+type MessageRow = Pick<
+  typeof outboxMessages.$inferSelect,
+  'id' | 'tenantCode' | 'sourceKind' | 'sourceId' | 'sourceIndex' | 'sealed'
+>;
 
 interface Settlement {
   id: number;
@@ -84,12 +79,6 @@ interface Settlement {
 }
 
 const ACTOR: Actor = { kind: 'system', id: 'outbox' };
-
-function bytes(v: MessageRow['sealed']): Buffer | null {
-  if (v === null) return null;
-  if (typeof v === 'string') return Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex');
-  return Buffer.isBuffer(v) ? v : Buffer.from(v);
-}
 
 /**
  * Delivers the outbox to the remote PMH: batches per tenant and business (one open batch
@@ -234,11 +223,18 @@ export class OutboxDispatcher {
   }
 
   async #send(batch: ClaimedBatch): Promise<void> {
-    const messages = await queryRows<MessageRow>(
-      this.deps.db,
-      sql`select id, source_kind, source_id, source_index, client_id, sealed, tenant_code
-            from outbox.messages where batch_id = ${batch.id} order by batch_pos`,
-    );
+    const messages: MessageRow[] = await this.deps.db
+      .select({
+        id: outboxMessages.id,
+        tenantCode: outboxMessages.tenantCode,
+        sourceKind: outboxMessages.sourceKind,
+        sourceId: outboxMessages.sourceId,
+        sourceIndex: outboxMessages.sourceIndex,
+        sealed: outboxMessages.sealed,
+      })
+      .from(outboxMessages)
+      .where(eq(outboxMessages.batchId, batch.id))
+      .orderBy(asc(outboxMessages.batchPos));
     if (messages.length === 0) {
       await this.deps.db.execute(
         sql`update outbox.batches set state = 'done', completed_at = now() where id = ${batch.id}`,
@@ -252,17 +248,7 @@ export class OutboxDispatcher {
     }
     let records: RegistrationRecord[];
     try {
-      records = await Promise.all(
-        messages.map((m) =>
-          this.deps.outbox.openRecord({
-            tenantCode: m.tenant_code,
-            sourceKind: m.source_kind,
-            sourceId: m.source_id,
-            sourceIndex: m.source_index,
-            sealed: bytes(m.sealed),
-          }),
-        ),
-      );
+      records = await Promise.all(messages.map((m) => this.deps.outbox.openRecord(m)));
     } catch (err) {
       return this.#retry(
         batch,
@@ -484,11 +470,11 @@ export class OutboxDispatcher {
            where id in (select jsonb_array_elements_text(${JSON.stringify(requeue)}::jsonb)::bigint)`);
       const rows = settled.flatMap((s) => {
         const m = byId.get(s.id);
-        if (m?.source_kind !== 'linkage-file') return [];
+        if (m?.sourceKind !== 'linkage-file') return [];
         return [
           {
-            file_id: m.source_id,
-            row_no: m.source_index,
+            file_id: m.sourceId,
+            row_no: m.sourceIndex,
             outcome: s.state === 'given-up' ? 'given-up' : (s.outcome ?? 'rejected'),
             subject_id: s.subjectId,
             errors: s.errors ? JSON.stringify(s.errors) : null,
@@ -549,7 +535,7 @@ export class OutboxDispatcher {
               actor: ACTOR,
               action: s.state === 'rejected' ? AUDIT_ACTIONS.deliveryRejected : AUDIT_ACTIONS.deliveryGivenUp,
               detail: {
-                ref: m ? `${m.source_kind}:${m.source_id}:${m.source_index}` : null,
+                ref: m ? `${m.sourceKind}:${m.sourceId}:${m.sourceIndex}` : null,
                 codes: (s.errors ?? []).map((e) => e.code),
               },
             },

@@ -177,14 +177,7 @@ export class Outbox {
       .from(outboxMessages)
       .where(and(eq(outboxMessages.sourceKind, 'registration'), eq(outboxMessages.sourceId, s.id)))
       .orderBy(asc(outboxMessages.sourceIndex));
-    const counts = toDeliveryCounts(
-      Object.entries(
-        messages.reduce<Record<string, number>>((acc, m) => {
-          acc[m.state] = (acc[m.state] ?? 0) + 1;
-          return acc;
-        }, {}),
-      ).map(([state, n]) => ({ state, n })),
-    );
+    const counts = toDeliveryCounts(messages.map((m) => ({ state: m.state, n: 1 })));
     return {
       submissionId: s.id,
       receivedAt: s.receivedAt.toISOString(),

@@ -70,16 +70,21 @@ const created = (count: number): Reply => ({
   },
 });
 
-async function register(n: number) {
-  const t = await h.tenant();
+/** Registers `n` records for the client; returns the submission id of the 202. */
+async function submit(token: string, n: number): Promise<string> {
   const res = await h.request('/api/v1/subjects/registrations', {
     method: 'POST',
-    token: t.token,
+    token,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(Array.from({ length: n }, () => record())),
   });
   expect(res.status).toBe(202);
-  const { submissionId } = (await res.json()) as { submissionId: string };
+  return ((await res.json()) as { submissionId: string }).submissionId;
+}
+
+async function register(n: number) {
+  const t = await h.tenant();
+  const submissionId = await submit(t.token, n);
   const view = async () =>
     (await (await h.request(`/api/v1/submissions/${submissionId}`, { token: t.token })).json()) as {
       counts: Record<string, number>;
@@ -212,13 +217,7 @@ describe('the outbox dispatcher, for each answer class of PMH', () => {
     const givenUpKey = keys.at(-1);
 
     // Nothing newer of this tenant and business overtakes the given-up record.
-    const later = await h.request('/api/v1/subjects/registrations', {
-      method: 'POST',
-      token: t.token,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([record()]),
-    });
-    const { submissionId: laterId } = (await later.json()) as { submissionId: string };
+    const laterId = await submit(t.token, 1);
     const laterState = async () =>
       (
         (await (await h.request(`/api/v1/submissions/${laterId}`, { token: t.token })).json()) as {
@@ -320,15 +319,7 @@ describe('the outbox dispatcher, for each answer class of PMH', () => {
 
   it("keeps one tenant's records in order: a later batch waits while an earlier one is retried", async () => {
     const t = await h.tenant();
-    const send = async () => {
-      const res = await h.request('/api/v1/subjects/registrations', {
-        method: 'POST',
-        token: t.token,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([record()]),
-      });
-      return ((await res.json()) as { submissionId: string }).submissionId;
-    };
+    const send = () => submit(t.token, 1);
     const first = await send();
     pmhAnswers({ status: 503, body: { code: 'down' } });
     await dispatcher.processNext();
@@ -355,15 +346,7 @@ describe('reconciliation', () => {
   it('lists, as CSV, what was not delivered, what PMH refused, and what PMH no longer holds', async () => {
     const { reconcile } = await import('../../../src/gateway/intake/outbox.reconcile.js');
     const t = await h.tenant();
-    const send = async (n: number) => {
-      const res = await h.request('/api/v1/subjects/registrations', {
-        method: 'POST',
-        token: t.token,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(Array.from({ length: n }, () => record())),
-      });
-      return ((await res.json()) as { submissionId: string }).submissionId;
-    };
+    const send = (n: number) => submit(t.token, n);
     await send(3);
     const missing = crypto.randomUUID();
     pmhAnswers({
