@@ -1,7 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
-import { bulkInsert, bulkUpdate, inList } from '../db/bulk.js';
+import { bulkInsertStatement, bulkUpdate, inList } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlements, subjects } from './pmh.tables.js';
 
@@ -182,45 +182,60 @@ export class SubjectRepository {
       );
   }
 
-  async insertSubjects(rows: SubjectInsert[]): Promise<void> {
-    await bulkInsert(
-      this.db,
-      'hub.subjects',
-      SUBJECT_COLUMNS,
-      rows.map((r) => ({ ...r, tenant_code: this.tenantCode, business_id: this.businessId })),
+  /**
+   * Writes a batch's new subjects and entitlements and queues subjects for numbering, in one
+   * statement (one round trip; the foreign keys are checked at its end). New subjects start
+   * `pending`; only subjects that already existed are set back to `pending` here.
+   */
+  async insertAndEnqueue(input: {
+    subjects: SubjectInsert[];
+    entitlements: EntitlementInsert[];
+    /** Subjects to (re)number: the new ones and existing ones whose 個人番号 or basic information changed. */
+    toNumber: readonly string[];
+    /** The part of `toNumber` that existed before this batch. */
+    reNumbered: readonly string[];
+    now: Date;
+  }): Promise<void> {
+    const parts: SQL[] = [];
+    if (input.subjects.length) {
+      parts.push(
+        bulkInsertStatement(
+          'hub.subjects',
+          SUBJECT_COLUMNS,
+          input.subjects.map((r) => ({ ...r, tenant_code: this.tenantCode, business_id: this.businessId })),
+        ),
+      );
+    }
+    if (input.entitlements.length) {
+      parts.push(
+        bulkInsertStatement(
+          'hub.entitlements',
+          ENTITLEMENT_COLUMNS,
+          input.entitlements.map((r) => ({ ...r, tenant_code: this.tenantCode })),
+        ),
+      );
+    }
+    if (input.toNumber.length) {
+      const now = input.now.toISOString();
+      parts.push(
+        sql`insert into hub.numbering_queue (subject_id, tenant_code, next_attempt_at, enqueued_at)
+            select v::uuid, ${this.tenantCode}::text, ${now}::timestamptz, ${now}::timestamptz
+              from jsonb_array_elements_text(${JSON.stringify(input.toNumber)}::jsonb) as t(v)
+            on conflict (subject_id) do update set batch_id = null, attempts = 0,
+              next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null`,
+      );
+    }
+    if (input.reNumbered.length) {
+      parts.push(
+        sql`update hub.subjects set numbering_status = 'pending' where tenant_code = ${this.tenantCode} and ${inList(sql`id`, [...input.reNumbered], 'uuid')}`,
+      );
+    }
+    if (parts.length === 0) return;
+    const ctes = sql.join(
+      parts.map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`),
+      sql`, `,
     );
-  }
-
-  async insertEntitlements(rows: EntitlementInsert[]): Promise<void> {
-    await bulkInsert(
-      this.db,
-      'hub.entitlements',
-      ENTITLEMENT_COLUMNS,
-      rows.map((r) => ({ ...r, tenant_code: this.tenantCode })),
-    );
-  }
-
-  /** Puts subjects (new, or whose 個人番号/basic information changed) in the numbering queue. */
-  async enqueueNumbering(subjectIds: readonly string[], now: Date): Promise<void> {
-    if (subjectIds.length === 0) return;
-    await bulkInsert(
-      this.db,
-      'hub.numbering_queue',
-      { subject_id: 'uuid', tenant_code: 'text', next_attempt_at: 'timestamptz', enqueued_at: 'timestamptz' },
-      subjectIds.map((id) => ({
-        subject_id: id,
-        tenant_code: this.tenantCode,
-        next_attempt_at: now,
-        enqueued_at: now,
-      })),
-      {
-        onConflict:
-          '(subject_id) do update set batch_id = null, attempts = 0, next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null',
-      },
-    );
-    await this.db.execute(
-      sql`update hub.subjects set numbering_status = 'pending' where tenant_code = ${this.tenantCode} and id in (select (jsonb_array_elements_text(${JSON.stringify(subjectIds)}::jsonb))::uuid)`,
-    );
+    await this.db.execute(sql`with ${ctes} select 1`);
   }
 
   async updateSubjects(rows: SubjectChange[]): Promise<void> {

@@ -380,12 +380,21 @@ export class PmhService implements PmhPort {
     }
     await repo.deleteEntitlements(deletedEntitlements);
     await repo.deleteSubjects(deletedSubjects);
-    await repo.insertSubjects(newSubjects);
     await repo.updateSubjects(changedSubjects);
-    await repo.insertEntitlements(newEntitlements);
     const toNumber: string[] = [];
-    for (const s of byIndex.values()) if (s.reNumber) toNumber.push(s.id);
-    await repo.enqueueNumbering(toNumber, now);
+    const reNumbered: string[] = [];
+    for (const s of byIndex.values()) {
+      if (!s.reNumber) continue;
+      toNumber.push(s.id);
+      if (!s.isNew) reNumbered.push(s.id);
+    }
+    await repo.insertAndEnqueue({
+      subjects: newSubjects,
+      entitlements: newEntitlements,
+      toNumber,
+      reNumbered,
+      now,
+    });
     await refreshReadModel(tx, this.deps.keyRing, repo.tenantCode, [...touched]);
     await repo.updateEntitlements(changedEntitlements);
     await appendAudit(tx, repo.tenantCode, audit, now);

@@ -35,6 +35,12 @@ const ROW_COLUMNS = {
   errors: 'text',
 } as const;
 const HEADER_LIMIT = 64 * 1024;
+/** Rows parsed or validated between two turns of the event loop. */
+const YIELD_EVERY = 250;
+
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /**
  * The outcome of one row of a linkage file. With a remote PMH, a valid row is `queued` until
@@ -89,7 +95,13 @@ interface PreparedBatch {
   };
   /** Records for the remote PMH, stored with the batch. */
   sealed?: SealedItems;
-  /** Key digests of this batch's accepted rows, for the duplicate check of the next batch. */
+}
+
+interface ValidatedBatch {
+  first: number;
+  last: number;
+  rows: Row[];
+  /** Key digests of this batch's accepted rows, for the duplicate check of later batches. */
   digests: Set<string>;
 }
 
@@ -461,45 +473,66 @@ export class IntakeService {
     let header: LinkageHeader | undefined;
     let rowNo = 0;
     let batch: PendingRow[] = [];
-    let inflight: Promise<unknown> | undefined;
-    let inflightDigests = new Set<string>();
+    // A three-stage pipeline: while batch N+1 is parsed and validated on this thread, batch N
+    // is with the hub and batch N-1's row outcomes commit. Each stage keeps batch order: the
+    // hub takes batch N only after N-1, and N's commit waits for N-1's.
+    let submitting: Promise<void> = Promise.resolve();
+    let committing: Promise<void> = Promise.resolve();
     let failure: unknown;
-    // One batch's commit runs while the next is validated and sent to the hub.
+    // Key digests of rows validated but not yet committed, per batch, for the duplicate check.
+    const uncommitted = new Set<Set<string>>();
     const flush = async (rows: PendingRow[], h: LinkageHeader) => {
-      const prepared = await this.#prepareBatch(file, caller, keys.blindIndexKey, h, rows, inflightDigests);
-      await inflight;
+      const validated = await this.#validateBatch(file, keys.blindIndexKey, h, rows, uncommitted);
+      uncommitted.add(validated.digests);
+      await submitting;
       if (failure) throw failure;
-      inflightDigests = prepared.digests;
-      inflight = this.#commitBatch(file, prepared).catch((err: unknown) => {
+      submitting = (async () => {
+        const prepared = await this.#submitBatch(file, caller, validated);
+        await committing;
+        if (failure) return;
+        committing = this.#commitBatch(file, prepared)
+          .then(() => {
+            uncommitted.delete(validated.digests);
+          })
+          .catch((err: unknown) => {
+            failure = err;
+          });
+      })().catch((err: unknown) => {
         failure = err;
       });
     };
     const settle = async () => {
-      await inflight;
+      await submitting;
+      await committing;
       if (failure) throw failure;
     };
-    for await (const csv of parseCsv(decodeChunks(this.#chunks(file, keys.dataKey), encoding))) {
-      if (!header) {
-        const h = checkHeader(csv.fields);
-        if ('errors' in h) {
-          await this.#fail(file, 'invalid-header');
-          return;
+    try {
+      for await (const csv of parseCsv(decodeChunks(this.#chunks(file, keys.dataKey), encoding))) {
+        if (!header) {
+          const h = checkHeader(csv.fields);
+          if ('errors' in h) {
+            await this.#fail(file, 'invalid-header');
+            return;
+          }
+          header = h;
+          continue;
         }
-        header = h;
-        continue;
+        rowNo += 1;
+        if (rowNo <= file.cursorRow) continue;
+        batch.push({ rowNo, line: csv.line, csv });
+        // Let the hub's and the commit's database answers in while this thread parses.
+        if (batch.length % YIELD_EVERY === 0) await yieldToIo();
+        if (batch.length >= this.deps.batchSize) {
+          await flush(batch, header);
+          batch = [];
+          if (this.#stopping()) return await settle();
+        }
       }
-      rowNo += 1;
-      if (rowNo <= file.cursorRow) continue;
-      batch.push({ rowNo, line: csv.line, csv });
-      if (batch.length >= this.deps.batchSize) {
-        await flush(batch, header);
-        batch = [];
-        if (this.#stopping()) return settle();
-        // PGlite runs on this thread: let queued requests reach the database between batches.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      if (batch.length && header) await flush(batch, header);
+    } finally {
+      // Whatever ends the loop, nothing in flight is left behind unobserved.
+      await Promise.allSettled([submitting, committing]);
     }
-    if (batch.length && header) await flush(batch, header);
     await settle();
     await this.deps.db
       .update(linkageFiles)
@@ -520,44 +553,53 @@ export class IntakeService {
       .where(eq(linkageFiles.id, file.id));
   }
 
-  /** Validates a batch, finds keys repeated in the file, and submits the valid rows to the hub. */
-  async #prepareBatch(
+  #validateRow(blindIndexKey: Buffer, header: LinkageHeader, p: PendingRow): Row {
+    if (p.csv.error) {
+      const code =
+        p.csv.error === 'stray-quote' ? FIELD_CODES.csvStrayQuote : FIELD_CODES.csvUnterminatedQuote;
+      return { ...p, errors: [{ pointer: '', code }] };
+    }
+    if (p.csv.fields.length !== header.columns.length) {
+      return { ...p, errors: [{ pointer: '', code: FIELD_CODES.csvColumnCount }] };
+    }
+    const { record, errors } = rowToRecord(header, p.csv.fields);
+    const parsed = registrationRecordSchema.safeParse(record);
+    if (!parsed.success || errors.length) {
+      const flagged = new Set(errors.map((e) => e.pointer));
+      const more = parsed.success
+        ? []
+        : toFieldErrors(parsed.error.issues, false).filter((e) => !flagged.has(e.pointer));
+      return { ...p, errors: [...errors, ...more] };
+    }
+    const r = parsed.data;
+    const keyDigest = hmac(
+      blindIndexKey,
+      `${r.myNumber}\u0000${r.orgSpecificCertificateTypeId}\u0000${r.certificationSubKey ?? ''}`,
+      16,
+    );
+    return { ...p, record: r, keyDigest };
+  }
+
+  /**
+   * Validates a batch and finds keys repeated in the file: in rows already committed (the
+   * database) or in batches still in flight (`uncommitted`, read before the query is sent, so
+   * a batch that commits meanwhile is seen one way or the other).
+   */
+  async #validateBatch(
     file: FileRow,
-    caller: HubCaller,
     blindIndexKey: Buffer,
     header: LinkageHeader,
     batch: PendingRow[],
-    uncommitted: ReadonlySet<string>,
-  ): Promise<PreparedBatch> {
-    const rows: Row[] = batch.map((p) => {
-      if (p.csv.error) {
-        const code =
-          p.csv.error === 'stray-quote' ? FIELD_CODES.csvStrayQuote : FIELD_CODES.csvUnterminatedQuote;
-        return { ...p, errors: [{ pointer: '', code }] };
-      }
-      if (p.csv.fields.length !== header.columns.length) {
-        return { ...p, errors: [{ pointer: '', code: FIELD_CODES.csvColumnCount }] };
-      }
-      const { record, errors } = rowToRecord(header, p.csv.fields);
-      const parsed = registrationRecordSchema.safeParse(record);
-      if (!parsed.success || errors.length) {
-        const flagged = new Set(errors.map((e) => e.pointer));
-        const more = parsed.success
-          ? []
-          : toFieldErrors(parsed.error.issues, false).filter((e) => !flagged.has(e.pointer));
-        return { ...p, errors: [...errors, ...more] };
-      }
-      const r = parsed.data;
-      const keyDigest = hmac(
-        blindIndexKey,
-        `${r.myNumber}\u0000${r.orgSpecificCertificateTypeId}\u0000${r.certificationSubKey ?? ''}`,
-        16,
-      );
-      return { ...p, record: r, keyDigest };
-    });
-
+    uncommitted: ReadonlySet<ReadonlySet<string>>,
+  ): Promise<ValidatedBatch> {
+    const seenBefore = new Set<string>();
+    for (const digests of uncommitted) for (const k of digests) seenBefore.add(k);
+    const rows: Row[] = [];
+    for (const p of batch) {
+      rows.push(this.#validateRow(blindIndexKey, header, p));
+      if (rows.length % YIELD_EVERY === 0) await yieldToIo();
+    }
     const candidates = rows.filter((r) => r.keyDigest);
-    const seenBefore = new Set<string>(uncommitted);
     if (candidates.length) {
       const found = await this.deps.db
         .select({ keyDigest: linkageFileRows.keyDigest })
@@ -587,9 +629,13 @@ export class IntakeService {
       }
     }
 
+    return { rows, digests, first: batch[0]?.rowNo ?? 0, last: batch.at(-1)?.rowNo ?? 0 };
+  }
+
+  /** Submits a validated batch's valid rows to the hub (or the outbox) and builds its row outcomes. */
+  async #submitBatch(file: FileRow, caller: HubCaller, batch: ValidatedBatch): Promise<PreparedBatch> {
+    const { rows, first, last } = batch;
     const valid = rows.filter((r) => r.record);
-    const first = batch[0]?.rowNo ?? 0;
-    const last = batch.at(-1)?.rowNo ?? 0;
     const outbox = this.deps.outbox?.store;
     const sealed =
       outbox && valid.length
@@ -640,7 +686,7 @@ export class IntakeService {
         errors: r.errors ? JSON.stringify(r.errors) : null,
       };
     });
-    return { first, last, values, audit, counts, digests, ...(sealed ? { sealed } : {}) };
+    return { first, last, values, audit, counts, ...(sealed ? { sealed } : {}) };
   }
 
   /** Commits a prepared batch's row outcomes and audit entries together with the cursor. */
