@@ -90,6 +90,12 @@ try {
     }
   ).tenants[0]?.token;
   const headers = { authorization: `Bearer ${token}` };
+  // CPU seconds (user + system) of the gateway process, all its threads.
+  const cpuSeconds = () => {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  const cpuBefore = cpuSeconds();
   const rssTrace: string[] = [];
   const sampler = setInterval(() => {
     try {
@@ -123,6 +129,7 @@ try {
   if (process.env.BENCH_TRACE) console.log(`RSS trace: ${rssTrace.join(' ')}`);
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const cpuUsed = cpuSeconds() - cpuBefore;
   await stopChild(child);
   console.log(`upload stored durably in ${storedSeconds.toFixed(2)} s`);
   console.log(
@@ -130,6 +137,9 @@ try {
   );
   console.log(
     `ratio ingest ÷ COPY: ${(ingestSeconds / copySeconds).toFixed(1)}   peak RSS of the gateway: ${Math.round(peakKb / 1024)} MB`,
+  );
+  console.log(
+    `gateway CPU: ${cpuUsed.toFixed(1)} s (${Math.round((cpuUsed / rows) * 1e6)} µs per row, ${Math.round((cpuUsed / ingestSeconds) * 100)} % of one core)`,
   );
   console.log(
     `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,

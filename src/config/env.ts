@@ -64,6 +64,11 @@ export const envSchema = z
       .enum(['0', '1', 'true', 'false'])
       .default('1')
       .transform((v) => v === '1' || v === 'true'),
+    /** Prepare large hub submissions (digests, envelopes) in a worker thread, on a second core. */
+    PREPARE_WORKER: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('1')
+      .transform((v) => v === '1' || v === 'true'),
     /** `embedded`: the hub in this process plays PMH. `remote`: forward to PMH_BASE_URL through the outbox. */
     PMH_MODE: z.enum(['embedded', 'remote']).default('embedded'),
     PMH_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),

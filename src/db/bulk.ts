@@ -54,13 +54,14 @@ export function bulkInsertStatement(
     : options.onConflict
       ? ` on conflict ${options.onConflict}`
       : '';
-  return sql`${sql.raw(`insert into ${table} (${Object.keys(columns).join(', ')}) select ${select} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape})${conflict}`)}`;
+  return sql`${sql.raw(`insert into ${table} (${Object.keys(columns).join(', ')}) select ${select} from json_to_recordset(`)}${json}${sql.raw(`::json) as x(${shape})${conflict}`)}`;
 }
 
 /**
- * Inserts many rows in one statement through `jsonb_to_recordset`: one parameter whatever
+ * Inserts many rows in one statement through `json_to_recordset`: one parameter whatever
  * the row count, the same on PGlite and postgres.js, and without the per-value cost of
- * building a huge VALUES list.
+ * building a huge VALUES list. `json`, not `jsonb`: read once as the rows are produced, where
+ * `jsonb` first builds a tree when the parameter is bound (~15 ms for 1,000 hub rows).
  *
  * @example
  * await bulkInsert(tx, 'hub.subjects', { id: 'uuid', sealed: 'bytea' }, rows);
@@ -98,7 +99,7 @@ export async function bulkUpdate(
     .map((n) => `${n} = ${columns[n] === 'bytea' ? `decode(x.${n}, 'base64')` : `x.${n}`}`)
     .join(', ');
   await db.execute(
-    sql`${sql.raw(`update ${table} t set ${sets} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape}) where t.${key} = x.${key}`)}${where ? sql` and ${where}` : sql``}`,
+    sql`${sql.raw(`update ${table} t set ${sets} from json_to_recordset(`)}${json}${sql.raw(`::json) as x(${shape}) where t.${key} = x.${key}`)}${where ? sql` and ${where}` : sql``}`,
   );
 }
 

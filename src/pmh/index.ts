@@ -61,4 +61,5 @@ export {
   type SubjectView,
   subjectViewSchema,
 } from './pmh.views.js';
+export { PreparePool } from './prepare-pool.js';
 export { ensureTenant } from './tenants.js';

@@ -3,6 +3,7 @@ import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
 import { bulkInsertStatement, bulkUpdate, inList } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
+import { entitlementContext, subjectContext } from './pmh.prepare.js';
 import { entitlements, subjects } from './pmh.tables.js';
 
 /** What is sealed in a subject row. */
@@ -121,11 +122,11 @@ export class SubjectRepository {
   }
 
   subjectContext(id: string): string {
-    return `subject:${this.tenantCode}:${id}`;
+    return subjectContext(this.tenantCode, id);
   }
 
   entitlementContext(id: string): string {
-    return `entitlement:${this.tenantCode}:${id}`;
+    return entitlementContext(this.tenantCode, id);
   }
 
   /** Seals a subject's secret (or its JSON text, when the caller already has it). */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import { and, eq, inArray } from 'drizzle-orm';
 import {
@@ -13,6 +12,7 @@ import type { Db } from '../db/client.js';
 import { type FieldError, toFieldErrors } from '../validation/index.js';
 import { refreshReadModel } from './lookups/read-model.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
+import { type PreparedRecord, prepareRecords } from './pmh.prepare.js';
 import {
   type EntitlementChange,
   type EntitlementInsert,
@@ -24,12 +24,7 @@ import {
   type SubjectRow,
   type SubjectSecret,
 } from './pmh.repository.js';
-import {
-  checkNumbersAndDates,
-  type RecordOutcome,
-  type RecordResult,
-  type UpsertRecord,
-} from './pmh.schemas.js';
+import { checkNumbersAndDates, type RecordOutcome, type RecordResult } from './pmh.schemas.js';
 import { subjects, submissions } from './pmh.tables.js';
 import {
   type ControlFlags,
@@ -38,6 +33,7 @@ import {
   type NumberingView,
   type SubjectView,
 } from './pmh.views.js';
+import type { PreparePool } from './prepare-pool.js';
 
 interface SubjectState {
   id: string;
@@ -48,6 +44,8 @@ interface SubjectState {
   digest: Buffer;
   secret?: SubjectSecret;
   text?: string;
+  /** `text` sealed for this id before the transaction, while it still holds. */
+  sealed?: Buffer | undefined;
   isNew: boolean;
   dirty: boolean;
   isNotDisclosed: boolean;
@@ -60,6 +58,8 @@ interface EntitlementState {
   digest: Buffer;
   secret?: EntitlementSecret;
   text?: string;
+  /** `text` sealed for this id before the transaction, while it still holds. */
+  sealed?: Buffer | undefined;
   isNew: boolean;
   dirty: boolean;
   typeId: string;
@@ -105,24 +105,6 @@ function entitlementKey(subjectId: string, typeId: string, subKey: string): stri
   return `${subjectId}\u0000${typeId}\u0000${subKey}`;
 }
 
-function splitRecord(r: UpsertRecord): {
-  subject: SubjectSecret;
-  entitlement: EntitlementSecret;
-  isNotDisclosed?: boolean;
-} {
-  const {
-    modificationSeg: _seg,
-    myNumber,
-    municipalityIdentityKey,
-    basicFiveInfo,
-    isNotDisclosed,
-    ...entitlement
-  } = r;
-  const subject: SubjectSecret = { myNumber, basicFiveInfo };
-  if (municipalityIdentityKey !== undefined) subject.municipalityIdentityKey = municipalityIdentityKey;
-  return { subject, entitlement, ...(isNotDisclosed === undefined ? {} : { isNotDisclosed }) };
-}
-
 /**
  * The hub (PMH): registers, answers and changes subjects and entitlements, one tenant at a
  * time. Every change and every read of personal data is audited in the same transaction.
@@ -132,7 +114,17 @@ function splitRecord(r: UpsertRecord): {
  * const results = await hub.submit(caller, { records });
  */
 export class PmhService implements PmhPort {
-  constructor(private readonly deps: { db: Db; keyRing: KeyRing; clock: () => Date }) {}
+  readonly #turns = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      keyRing: KeyRing;
+      clock: () => Date;
+      /** Prepares large submissions in a worker thread; without it they are prepared inline. */
+      preparer?: PreparePool;
+    },
+  ) {}
 
   async #withRepo<T>(caller: HubCaller, fn: (repo: SubjectRepository, tx: Db) => Promise<T>): Promise<T> {
     const keys = await this.deps.keyRing.forScope(caller.tenantCode);
@@ -157,28 +149,60 @@ export class PmhService implements PmhPort {
     };
   }
 
-  /** Registers, updates or deletes entitlements (seed ㉖); all records commit together or not at all. */
+  /**
+   * Registers, updates or deletes entitlements (seed ㉖); all records commit together or not at
+   * all. Submissions of one tenant apply in the order they were called: a caller may send the
+   * next batch before the previous one has answered, and its records are prepared meanwhile.
+   */
   async submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]> {
-    return this.#withRepo(caller, async (repo, tx) => {
-      const key = submission.idempotencyKey;
-      if (key) {
-        const [done] = await tx
-          .select()
-          .from(submissions)
-          .where(and(eq(submissions.tenantCode, caller.tenantCode), eq(submissions.idempotencyKey, key)));
-        if (done) return JSON.parse(done.results) as RecordResult[];
-      }
-      const results = await this.#apply(caller, repo, tx, submission);
-      if (key) {
-        await tx.insert(submissions).values({
-          tenantCode: caller.tenantCode,
-          idempotencyKey: key,
-          results: JSON.stringify(results),
-          recordCount: results.length,
-        });
-      }
-      return results;
+    const { turn, done } = this.#nextTurn(caller.tenantCode);
+    try {
+      const keys = await this.deps.keyRing.forScope(caller.tenantCode);
+      const prepared = this.deps.preparer
+        ? await this.deps.preparer.prepare(caller.tenantCode, keys, submission.records)
+        : prepareRecords(caller.tenantCode, keys, submission.records);
+      await turn;
+      return await this.#withRepo(caller, async (repo, tx) => {
+        const key = submission.idempotencyKey;
+        if (key) {
+          const [done] = await tx
+            .select()
+            .from(submissions)
+            .where(and(eq(submissions.tenantCode, caller.tenantCode), eq(submissions.idempotencyKey, key)));
+          if (done) return JSON.parse(done.results) as RecordResult[];
+        }
+        const results = await this.#apply(caller, repo, tx, submission, prepared);
+        if (key) {
+          await tx.insert(submissions).values({
+            tenantCode: caller.tenantCode,
+            idempotencyKey: key,
+            results: JSON.stringify(results),
+            recordCount: results.length,
+          });
+        }
+        return results;
+      });
+    } finally {
+      done();
+    }
+  }
+
+  /** A place in the tenant's queue of submissions: `turn` settles when the one before is done. */
+  #nextTurn(tenantCode: string): { turn: Promise<void>; done: () => void } {
+    const previous = this.#turns.get(tenantCode) ?? Promise.resolve();
+    let release: () => void = () => {};
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
     });
+    const tail = previous.then(() => mine);
+    this.#turns.set(tenantCode, tail);
+    return {
+      turn: previous,
+      done: () => {
+        release();
+        if (this.#turns.get(tenantCode) === tail) this.#turns.delete(tenantCode);
+      },
+    };
   }
 
   async #apply(
@@ -186,11 +210,12 @@ export class PmhService implements PmhPort {
     repo: SubjectRepository,
     tx: Db,
     submission: Submission,
+    prepared: readonly PreparedRecord[],
   ): Promise<RecordResult[]> {
     const now = this.deps.clock();
-    const { blindIndexKey, digestKey } = repo.keys;
+    const { blindIndexKey } = repo.keys;
     const records = submission.records;
-    const indexes = records.map((r) => hmac(blindIndexKey, r.myNumber));
+    const indexes = prepared.map((p) => p.index);
     const distinct = new Map<string, Buffer>();
     for (const idx of indexes) distinct.set(idx.toString('base64'), idx);
     const existing = await repo.findByIndexes([...distinct.values()]);
@@ -256,25 +281,25 @@ export class PmhService implements PmhPort {
           }
         }
       } else {
-        const parts = splitRecord(record);
-        const subjectText = JSON.stringify(parts.subject);
-        const subjectDigest = hmac(digestKey, subjectText);
+        const u = prepared[index]?.upsert;
+        if (!u) throw new Error('a record was not prepared');
+        const { parts, subjectText, subjectDigest } = u;
         if (!subject) {
-          const id = randomUUID();
           subject = {
-            id,
+            id: u.subjectId,
             reNumber: true,
             index: indexes[index],
             digest: subjectDigest,
             secret: parts.subject,
             text: subjectText,
+            sealed: u.subjectSealed,
             isNew: true,
             dirty: false,
             isNotDisclosed: parts.isNotDisclosed ?? false,
             entitlementKeys: new Set(),
           };
           byIndex.set(idxKey, subject);
-          byId.set(id, subject);
+          byId.set(subject.id, subject);
         }
         let subjectChanged = false;
         if (!subject.digest.equals(subjectDigest)) {
@@ -282,6 +307,7 @@ export class PmhService implements PmhPort {
           subject.digest = subjectDigest;
           subject.secret = parts.subject;
           subject.text = subjectText;
+          subject.sealed = undefined;
           subject.dirty = !subject.isNew;
           subjectChanged = true;
         }
@@ -291,16 +317,17 @@ export class PmhService implements PmhPort {
           subjectChanged = true;
         }
         const k = entitlementKey(subject.id, record.orgSpecificCertificateTypeId, subKey);
-        const entText = JSON.stringify(parts.entitlement);
-        const entDigest = hmac(digestKey, entText);
+        const entText = u.entitlementText;
+        const entDigest = u.entitlementDigest;
         const ent = ents.get(k);
         if (!ent) {
           ents.set(k, {
-            id: randomUUID(),
+            id: u.entitlementId,
             subjectId: subject.id,
             digest: entDigest,
             secret: parts.entitlement,
             text: entText,
+            sealed: u.entitlementSealed,
             isNew: true,
             dirty: false,
             typeId: record.orgSpecificCertificateTypeId,
@@ -312,6 +339,7 @@ export class PmhService implements PmhPort {
           ent.digest = entDigest;
           ent.secret = parts.entitlement;
           ent.text = entText;
+          ent.sealed = undefined;
           ent.dirty = !ent.isNew;
           outcome = 'updated';
         } else {
@@ -337,7 +365,7 @@ export class PmhService implements PmhPort {
         newSubjects.push({
           id: s.id,
           my_number_index: s.index ?? hmac(blindIndexKey, s.secret.myNumber),
-          sealed: repo.sealSubject(s.id, s.text ?? s.secret),
+          sealed: s.sealed ?? repo.sealSubject(s.id, s.text ?? s.secret),
           digest: s.digest,
           is_not_disclosed: s.isNotDisclosed,
           created_at: now,
@@ -361,7 +389,7 @@ export class PmhService implements PmhPort {
       if (!e.secret || !(e.isNew || e.dirty)) continue;
       const change: EntitlementChange = {
         id: e.id,
-        sealed: repo.sealEntitlement(e.id, e.text ?? e.secret),
+        sealed: e.sealed ?? repo.sealEntitlement(e.id, e.text ?? e.secret),
         digest: e.digest,
         valid_from: e.secret.validFrom,
         valid_to: (e.secret.validTo as string | undefined) ?? null,

@@ -38,6 +38,8 @@ const HEADER_LIMIT = 64 * 1024;
 /** Rows parsed or validated between two turns of the event loop. */
 const YIELD_EVERY = 250;
 
+function noop(): void {}
+
 function yieldToIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -473,36 +475,36 @@ export class IntakeService {
     let header: LinkageHeader | undefined;
     let rowNo = 0;
     let batch: PendingRow[] = [];
-    // A three-stage pipeline: while batch N+1 is parsed and validated on this thread, batch N
-    // is with the hub and batch N-1's row outcomes commit. Each stage keeps batch order: the
-    // hub takes batch N only after N-1, and N's commit waits for N-1's.
-    let submitting: Promise<void> = Promise.resolve();
+    // A pipeline: while batch N+2 is parsed and validated on this thread, batch N+1 prepares
+    // its records in the hub, batch N writes there, and batch N-1's row outcomes commit. Order
+    // is kept: the hub applies submissions in call order, and N's commit waits for N-1's.
     let committing: Promise<void> = Promise.resolve();
     let failure: unknown;
+    // Batches with the hub (settled or not), for back-pressure: at most two at a time, the
+    // later one preparing its records while the earlier one writes.
+    const withHub: Promise<void>[] = [];
     // Key digests of rows validated but not yet committed, per batch, for the duplicate check.
     const uncommitted = new Set<Set<string>>();
     const flush = async (rows: PendingRow[], h: LinkageHeader) => {
       const validated = await this.#validateBatch(file, keys.blindIndexKey, h, rows, uncommitted);
       uncommitted.add(validated.digests);
-      await submitting;
+      if (withHub.length >= 2) await withHub.shift();
       if (failure) throw failure;
-      submitting = (async () => {
-        const prepared = await this.#submitBatch(file, caller, validated);
-        await committing;
-        if (failure) return;
-        committing = this.#commitBatch(file, prepared)
-          .then(() => {
-            uncommitted.delete(validated.digests);
-          })
-          .catch((err: unknown) => {
-            failure = err;
-          });
-      })().catch((err: unknown) => {
-        failure = err;
-      });
+      const submitted = this.#submitBatch(file, caller, validated);
+      withHub.push(submitted.then(noop, noop));
+      committing = committing
+        .then(async () => {
+          const prepared = await submitted;
+          if (failure) return;
+          await this.#commitBatch(file, prepared);
+          uncommitted.delete(validated.digests);
+        })
+        .catch((err: unknown) => {
+          failure ??= err;
+        });
     };
     const settle = async () => {
-      await submitting;
+      await Promise.all(withHub);
       await committing;
       if (failure) throw failure;
     };
@@ -531,7 +533,7 @@ export class IntakeService {
       if (batch.length && header) await flush(batch, header);
     } finally {
       // Whatever ends the loop, nothing in flight is left behind unobserved.
-      await Promise.allSettled([submitting, committing]);
+      await Promise.allSettled([...withHub, committing]);
     }
     await settle();
     await this.deps.db
@@ -637,6 +639,16 @@ export class IntakeService {
     const { rows, first, last } = batch;
     const valid = rows.filter((r) => r.record);
     const outbox = this.deps.outbox?.store;
+    // The hub is called before anything here awaits: it takes submissions in call order.
+    const submitted: Promise<readonly { outcome: RowOutcome; subjectId: string | null }[]> = outbox
+      ? Promise.resolve(valid.map(() => ({ subjectId: null, outcome: 'queued' as const })))
+      : valid.length
+        ? this.deps.hub.submit(caller, {
+            idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
+            records: valid.map((r) => r.record as RegistrationRecord),
+            recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
+          })
+        : Promise.resolve([]);
     const sealed =
       outbox && valid.length
         ? await outbox.seal(
@@ -646,15 +658,7 @@ export class IntakeService {
             valid.map((r) => ({ index: r.rowNo, record: r.record as RegistrationRecord })),
           )
         : undefined;
-    const results = outbox
-      ? valid.map((_, index) => ({ index, subjectId: null, outcome: 'queued' as const }))
-      : valid.length
-        ? await this.deps.hub.submit(caller, {
-            idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
-            records: valid.map((r) => r.record as RegistrationRecord),
-            recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
-          })
-        : [];
+    const results = await submitted;
     const outcomes = new Map<number, { outcome: RowOutcome; subjectId: string | null }>();
     valid.forEach((r, i) => {
       const res = results[i];
