@@ -180,6 +180,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     keyRing,
     clock,
     linkageKeys: () => linkageKeys,
+    ...(database.sql ? { sql: database.sql } : {}),
     ...(options.lookupWorker && database.url ? { worker: { databaseUrl: database.url } } : {}),
   });
   const permitList = new PermitListStore({

@@ -31,6 +31,7 @@ const database = await openDatabase({ url: data.databaseUrl });
 const dataKey = Buffer.from(data.dataKey);
 const committer = new LookupCommitter({
   db: database.db,
+  ...(database.sql ? { sql: database.sql } : {}),
   clock: () => new Date(),
   ...(data.maxInFlight === undefined ? {} : { maxInFlight: data.maxInFlight }),
 });

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { type Actor, AUDIT_ACTIONS, appendAudit } from '../../audit/index.js';
 import {
   type AgreedKey,
@@ -28,6 +29,8 @@ export interface LookupDeps {
   clock: () => Date;
   /** The linkage-key keys the hub accepts now, by `kid` (rotation: several epochs at once). */
   linkageKeys: () => ReadonlyMap<string, AgreedKey>;
+  /** The postgres.js client under `db`, if any: the group commit pipelines its statements. */
+  sql?: postgres.Sql;
   /**
    * Run the lookups' group commit on a worker thread with its own connections to this
    * PostgreSQL database (LOOKUP_WORKER). Its audit entries are timestamped with the real
@@ -50,7 +53,11 @@ export class LookupService {
   #worker: Promise<LookupWorkerClient> | undefined;
 
   constructor(private readonly deps: LookupDeps) {
-    this.#committer = new LookupCommitter({ db: deps.db, clock: deps.clock });
+    this.#committer = new LookupCommitter({
+      db: deps.db,
+      clock: deps.clock,
+      ...(deps.sql ? { sql: deps.sql } : {}),
+    });
   }
 
   /** Commits one lookup (its audit entry, its nonce) in the worker or in this thread. */

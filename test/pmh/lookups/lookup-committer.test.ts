@@ -14,7 +14,12 @@ const database = await openTestDatabase();
 await runMigrations(database);
 const { db } = database;
 afterAll(() => database.close());
-const committer = new LookupCommitter({ db, clock: () => new Date() });
+// On PostgreSQL the committer pipelines each batch on a reserved postgres.js connection.
+const committer = new LookupCommitter({
+  db,
+  clock: () => new Date(),
+  ...(database.sql ? { sql: database.sql } : {}),
+});
 const actor = { kind: 'client' as const, id: 'committer-test' };
 let people = 0;
 
