@@ -81,11 +81,15 @@ const DEFAULT_MAX_IN_FLIGHT = 2;
  * talking to PostgreSQL (a socket write that wakes a backend per statement, and parsing the
  * reply), not on the lookup; one statement for a batch costs about what one lookup's did.
  *
- * Pipelining: at most `maxInFlight` (2) batches at once, and a new one starts only when the
+ * Overlap: at most `maxInFlight` (2) batches at once, and a new one starts only when the
  * previous one has finished its read — so it gathers what arrived meanwhile, and its read
- * overlaps the previous batch's audit append, which holds the chain's lock. Deadlock-free:
- * nonces are inserted in sorted order, and all of a batch's nonces before the chain's lock.
- * Batches are taken whole from the queue up to `maxBatch` (500), never held back to grow.
+ * overlaps the previous batch's audit append. The append is one statement that locks the
+ * chain's head, hashes and inserts the entries and moves the head (appendAuditStatement), so
+ * the chain is locked only while PostgreSQL runs it and the COMMIT. On postgres.js (`sql`)
+ * each batch is two pipelined round trips: BEGIN + the batch statement, then the append +
+ * COMMIT. Deadlock-free: nonces are inserted in sorted order, and all of a batch's nonces
+ * before the chain's lock. Batches are taken whole from the queue up to `maxBatch` (500),
+ * never held back to grow.
  *
  * @example
  * const outcome = await committer.commit({ who: { pmhId }, dateOfCare, jti, answer: (found) => ... });

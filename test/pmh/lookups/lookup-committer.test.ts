@@ -225,4 +225,26 @@ describe('the lookup group commit', () => {
     expect(good).toMatchObject({ status: 'fulfilled', value: { ok: true } });
     expect(await actions(['f-good'])).toEqual({ 'f-good': [AUDIT_ACTIONS.clinicLookup] });
   });
+
+  it('answers nothing when the batch’s audit append fails, and the linkage key stays unused', async () => {
+    const pmhId = await personWith([{ from: '2025-01-01' }]);
+    const key = jti();
+    // A NUL in a text field cannot be stored: the append fails, so the whole batch rolls back.
+    const bad = committer.commit({
+      who: { pmhId },
+      dateOfCare: '2025-06-01',
+      jti: key,
+      answer: lookup('a-bad', { actor: { kind: 'client', id: 'nul\u0000' } }),
+    });
+    await expect(bad).rejects.toThrow();
+    const again = await committer.commit({
+      who: { pmhId },
+      dateOfCare: '2025-06-01',
+      jti: key,
+      answer: lookup('a-again'),
+    });
+    expect(again).toMatchObject({ ok: true, value: { pmhId } });
+    expect(await actions(['a-bad', 'a-again'])).toEqual({ 'a-again': [AUDIT_ACTIONS.clinicLookup] });
+    expect(await verifyAuditChain(db, LOOKUP_AUDIT_CHAIN)).toMatchObject({ ok: true });
+  });
 });
