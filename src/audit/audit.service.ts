@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { bulkInsert, bulkInsertStatement } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import type { AuditEntryInput } from './audit.actions.js';
@@ -115,6 +115,78 @@ export async function appendAudit(
         update audit.heads set seq = ${seq}, hash = decode(${hash.toString('base64')}, 'base64')
          where tenant_code = ${tenantCode}`,
   );
+}
+
+/**
+ * Creates a chain's head if it does not exist yet (genesis), without locking it: what
+ * {@link appendAuditStatement} needs before its first use on a chain.
+ *
+ * @example
+ * await ensureAuditChain(db, 'lookups');
+ */
+export async function ensureAuditChain(db: Db, tenantCode: string): Promise<void> {
+  await db.insert(auditHeads).values({ tenantCode, seq: 0, hash: GENESIS }).onConflictDoNothing();
+}
+
+/**
+ * One statement that appends entries to a chain whose head exists ({@link ensureAuditChain}):
+ * it locks the head (`for update`), computes each entry's hash in PostgreSQL (`sha256` over the
+ * previous hash and the same JSON text {@link verifyAuditChain} checks), inserts the entries and
+ * moves the head. No round trip to the client while the chain is locked, so a caller can send
+ * it together with its COMMIT. A missing head fails the statement (NOT NULL), never drops the
+ * entries silently. The statement's text is the same for any entries (one prepared plan).
+ *
+ * @example
+ * await tx.execute(appendAuditStatement('lookups', entries, new Date()));
+ */
+export function appendAuditStatement(tenantCode: string, entries: readonly AuditEntryInput[], at: Date): SQL {
+  const iso = at.toISOString();
+  // JSON.stringify([tenantCode, seq, ...rest]) === pre + String(seq) + post (entryHash's input).
+  const pre = `${JSON.stringify([tenantCode]).slice(0, -1)},`;
+  const rows = entries.map((input, i) => {
+    const detail = input.detail ? JSON.stringify(input.detail) : null;
+    const rest = [
+      iso,
+      input.actor.kind,
+      input.actor.id,
+      input.action,
+      input.subjectRef ?? null,
+      input.requestId ?? null,
+      detail,
+    ];
+    return {
+      n: i + 1,
+      post: `,${JSON.stringify(rest).slice(1)}`,
+      actor_kind: input.actor.kind,
+      actor_id: input.actor.id,
+      action: input.action,
+      subject_ref: input.subjectRef ?? null,
+      request_id: input.requestId ?? null,
+      detail,
+    };
+  });
+  return sql`with recursive
+    head as (select seq, hash from audit.heads where tenant_code = ${tenantCode} for update),
+    e as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as x(n int, post text, actor_kind text, actor_id text, action text, subject_ref text, request_id text, detail text)
+    ),
+    chain as (
+      select 0 as n, h.seq, h.hash, null::bytea as prev from (select 1) one left join head h on true
+      union all
+      select c.n + 1, c.seq + 1,
+             sha256(c.hash || convert_to(${pre}::text || (c.seq + 1)::text || e.post, 'UTF8')), c.hash
+      from chain c join e on e.n = c.n + 1
+    ),
+    appended as (
+      insert into audit.entries (tenant_code, seq, at, actor_kind, actor_id, action, subject_ref, request_id, detail, prev_hash, hash)
+      select ${tenantCode}, c.seq, ${iso}::timestamptz, e.actor_kind, e.actor_id, e.action, e.subject_ref,
+             e.request_id, e.detail, c.prev, c.hash
+      from chain c join e on e.n = c.n
+    )
+    update audit.heads h set seq = l.seq, hash = l.hash
+    from (select seq, hash from chain order by n desc limit 1) l
+    where h.tenant_code = ${tenantCode}`;
 }
 
 /** The verdict of {@link verifyAuditChain}. */

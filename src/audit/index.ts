@@ -1,3 +1,10 @@
 export { type Actor, AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } from './audit.actions.js';
-export { type AuditVerification, appendAudit, lockAuditChain, verifyAuditChain } from './audit.service.js';
+export {
+  type AuditVerification,
+  appendAudit,
+  appendAuditStatement,
+  ensureAuditChain,
+  lockAuditChain,
+  verifyAuditChain,
+} from './audit.service.js';
 export { auditEntries, auditHeads } from './audit.tables.js';

@@ -69,6 +69,15 @@ export const envSchema = z
       .enum(['0', '1', 'true', 'false'])
       .default('1')
       .transform((v) => v === '1' || v === 'true'),
+    /**
+     * On PostgreSQL, run the clinic and portal lookups' group commit (the batch statement, the
+     * read model's openings, the audit append, COMMIT) on a worker thread of its own, off the
+     * HTTP thread. Ignored on PGlite (one connection, in this thread).
+     */
+    LOOKUP_WORKER: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('1')
+      .transform((v) => v === '1' || v === 'true'),
     /** `embedded`: the hub in this process plays PMH. `remote`: forward to PMH_BASE_URL through the outbox. */
     PMH_MODE: z.enum(['embedded', 'remote']).default('embedded'),
     PMH_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),

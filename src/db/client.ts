@@ -14,6 +14,8 @@ export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** The PostgreSQL URL it was opened with (e.g. for a worker thread's own connections). */
+  url?: string;
   /** The postgres.js client when `kind` is 'postgres' (COPY, benchmarks). */
   sql?: postgres.Sql;
   /** The PGlite instance when `kind` is 'pglite'. */
@@ -40,6 +42,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     return {
       db: drizzlePostgres(client) as unknown as Db,
       kind: 'postgres',
+      url: target.url,
       sql: client,
       close: () => client.end({ timeout: 5 }),
     };

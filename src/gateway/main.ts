@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     inquiryRetentionMs: env.INQUIRY_RETENTION_MS,
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,
     fourEyes: env.RELEASE_FOUR_EYES,
+    lookupWorker: env.LOOKUP_WORKER,
   });
   const demo = env.DEMO ? await seedDemo(database.db, env.DATA_DIR) : undefined;
   const demoExchange = demo ? await seedDemoExchange(database.db, system.exchange, env.DATA_DIR) : undefined;

@@ -84,6 +84,8 @@ export interface SystemOptions {
   retentionIntervalMs?: number;
   /** Four-eyes release of held answers (two different operators). */
   fourEyes?: boolean;
+  /** Run the lookups' group commit on a worker thread (PostgreSQL only; see LookupDeps.worker). */
+  lookupWorker?: boolean;
   /** Forward registrations to a remote PMH through the outbox instead of the embedded hub. */
   remotePmh?: RemotePmhOptions;
 }
@@ -180,7 +182,14 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     ...(options.numberingMaxAttempts === undefined ? {} : { maxAttempts: options.numberingMaxAttempts }),
   });
   const linkageKeys = options.linkageKeys ?? new Map<string, AgreedKey>();
-  const lookups = new LookupService({ db: database.db, keyRing, clock, linkageKeys: () => linkageKeys });
+  const lookups = new LookupService({
+    db: database.db,
+    keyRing,
+    clock,
+    linkageKeys: () => linkageKeys,
+    ...(database.sql ? { sql: database.sql } : {}),
+    ...(options.lookupWorker && database.url ? { worker: { databaseUrl: database.url } } : {}),
+  });
   const permitList = new PermitListStore({
     now: clock,
     onChange: (change) =>
@@ -277,7 +286,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
       if (retention) clearInterval(retention);
       purge = undefined;
       retention = undefined;
-      await Promise.all([intake.stop(), numbering.stop(), dispatcher?.stop()]);
+      await Promise.all([intake.stop(), numbering.stop(), dispatcher?.stop(), lookups.close()]);
       await preparer?.close();
     },
   };

@@ -1,10 +1,9 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ScopeKeys } from '../crypto/index.js';
 import { type PreparedRecord, prepareRecords } from './pmh.prepare.js';
 import type { RegistrationRecord } from './pmh.schemas.js';
+import { startWorkerThread } from './worker-thread.js';
 
 /** A message to the prepare worker. */
 export interface PrepareRequest {
@@ -40,18 +39,6 @@ function revive(prepared: PreparedRecord[]): PreparedRecord[] {
   return prepared;
 }
 
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./prepare.worker.js', here));
-  // Running from TypeScript sources (tsx, vitest): the worker loads them through tsx.
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
-  const entry = new URL('./prepare.worker.ts', here).href;
-  return new Worker(
-    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
-    { eval: true },
-  );
-}
-
 /**
  * Prepares the hub's records (blind index, digests, both envelopes) in a worker thread, so
  * that on a two-core machine the main thread drives the database while the other core does
@@ -66,6 +53,8 @@ export class PreparePool {
   #broken = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  /** Submissions prepared in the worker and on the calling thread (for operators and tests). */
+  readonly counts = { inWorker: 0, inline: 0 };
 
   constructor(private readonly deps: { logger: Logger; minRecords?: number }) {}
 
@@ -75,6 +64,7 @@ export class PreparePool {
     records: readonly RegistrationRecord[],
   ): Promise<PreparedRecord[]> {
     if (this.#broken || records.length < (this.deps.minRecords ?? MIN_RECORDS)) {
+      this.counts.inline += 1;
       return prepareRecords(tenantCode, keys, records);
     }
     const worker = this.#ensure();
@@ -90,16 +80,19 @@ export class PreparePool {
     };
     worker.postMessage(req);
     try {
-      return revive(await answer);
+      const prepared = revive(await answer);
+      this.counts.inWorker += 1;
+      return prepared;
     } catch {
       // The worker stopped under this request: prepare it here rather than fail the submission.
+      this.counts.inline += 1;
       return prepareRecords(tenantCode, keys, records);
     }
   }
 
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = startWorker();
+    const worker = startWorkerThread(import.meta.url, 'prepare.worker');
     worker.unref();
     worker.on('message', (res: PrepareResponse) => {
       const p = this.#pending.get(res.id);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS, appendAudit, verifyAuditChain } from '../../src/audit/index.js';
+import {
+  AUDIT_ACTIONS,
+  appendAudit,
+  appendAuditStatement,
+  ensureAuditChain,
+  verifyAuditChain,
+} from '../../src/audit/index.js';
 import { queryRows, sql, sqlState } from '../../src/db/client.js';
 import { createHarness } from '../support/harness.js';
 
@@ -125,6 +131,59 @@ describe('the audit log', () => {
         throw new Error('roll back');
       })
       .catch(() => {});
+    expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toEqual({ ok: true, entries: 0 });
+  });
+
+  it('appends in one statement (hashes computed by the database) to a chain that verifies, mixed with ordinary appends', async () => {
+    const t = await h.tenant();
+    const chain = t.municipalityCode;
+    await ensureAuditChain(h.database.db, chain);
+    await ensureAuditChain(h.database.db, chain); // idempotent
+    const awkward = {
+      actor: { kind: 'client' as const, id: 'cli "quoted" \\ back' },
+      action: AUDIT_ACTIONS.clinicLookup,
+      subjectRef: 'ＰＭＨ－全角',
+      requestId: "it's",
+      detail: { note: 'line\nbreak, 絵文字 😀, \u0007 bell', returned: 2, nested: { a: [1, null] } },
+    };
+    await h.database.db.transaction(async (tx) => {
+      await tx.execute(
+        appendAuditStatement(chain, [awkward, { actor, action: AUDIT_ACTIONS.portalLookup }], new Date()),
+      );
+    });
+    await h.database.db.transaction((tx) =>
+      appendAudit(tx, chain, [{ actor, action: AUDIT_ACTIONS.subjectViewed, subjectRef: 's' }], new Date()),
+    );
+    await h.database.db.transaction(async (tx) => {
+      await tx.execute(appendAuditStatement(chain, [awkward], new Date('2026-04-01T00:00:00.123Z')));
+    });
+    expect(await verifyAuditChain(h.database.db, chain)).toEqual({ ok: true, entries: 4 });
+    const rows = await queryRows<{ seq: number; actor_id: string; detail: string | null }>(
+      h.database.db,
+      sql`select seq::int as seq, actor_id, detail from audit.entries where tenant_code = ${chain} order by seq`,
+    );
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(rows[0]?.actor_id).toBe(awkward.actor.id);
+    expect(JSON.parse(rows[3]?.detail ?? 'null')).toEqual(awkward.detail);
+  });
+
+  it('refuses a one-statement append to a chain without a head instead of dropping the entries', async () => {
+    const t = await h.tenant();
+    const err = await h.database.db
+      .transaction(async (tx) => {
+        await tx.execute(
+          appendAuditStatement(
+            t.municipalityCode,
+            [{ actor, action: AUDIT_ACTIONS.subjectViewed }],
+            new Date(),
+          ),
+        );
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeDefined();
     expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toEqual({ ok: true, entries: 0 });
   });
 });

@@ -79,6 +79,7 @@ describe('PreparePool', () => {
       // Fresh ids per call: nothing is reused between submissions.
       const again = await pool.prepare('130001', keys, input);
       expect(again[0]?.upsert?.subjectId).not.toBe(prepared[0]?.upsert?.subjectId);
+      expect(pool.counts).toEqual({ inWorker: 2, inline: 0 });
     } finally {
       await pool.close();
     }
@@ -89,5 +90,6 @@ describe('PreparePool', () => {
     const input = records(3);
     expectOpens('140007', input, await pool.prepare('140007', keys, input));
     await pool.close();
+    expect(pool.counts).toEqual({ inWorker: 0, inline: 1 });
   });
 });

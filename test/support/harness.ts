@@ -62,7 +62,10 @@ export async function openTestDatabase(): Promise<Database> {
  * // in each test: const t = await h.tenant();
  */
 export async function createHarness(
-  options: Pick<SystemOptions, 'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry' | 'remotePmh'> & {
+  options: Pick<
+    SystemOptions,
+    'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry' | 'remotePmh' | 'lookupWorker'
+  > & {
     batchSize?: number;
     clock?: () => Date;
   } = {},
@@ -90,6 +93,7 @@ export async function createHarness(
     ...(options.numberingMaxAttempts ? { numberingMaxAttempts: options.numberingMaxAttempts } : {}),
     numberingRetry: options.numberingRetry ?? { baseMs: 0, maxMs: 0 },
     ...(options.remotePmh ? { remotePmh: options.remotePmh } : {}),
+    ...(options.lookupWorker ? { lookupWorker: true } : {}),
   });
   afterAll(async () => {
     await system.stop();

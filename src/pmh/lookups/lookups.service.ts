@@ -1,41 +1,20 @@
 import { eq, sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { type Actor, AUDIT_ACTIONS, appendAudit } from '../../audit/index.js';
 import {
   type AgreedKey,
   hmac,
   type KeyRing,
   type LinkageKeyRefusal,
-  openJson,
   openLinkageKey,
 } from '../../crypto/index.js';
 import type { Db } from '../../db/client.js';
 import { pseudonyms } from '../pmh.tables.js';
-import { type FoundRow, LOOKUP_AUDIT_CHAIN, LookupCommitter } from './lookup-committer.js';
-import type { LookupAnswer, LookupEntitlement } from './lookups.schemas.js';
-import { type EntitlementFace, faceContext, READ_MODEL_SCOPE } from './read-model.js';
-
-/**
- * Opens the read-model rows of one answer; for a clinic, marks whether it is a designated
- * institution on the date of care.
- */
-function openFaces(
-  dataKey: Buffer,
-  rows: readonly FoundRow[],
-  dateOfCare: string,
-  institutionCode?: string,
-): LookupEntitlement[] {
-  return rows.map((r) => {
-    const face = openJson<EntitlementFace>(dataKey, r.sealed, faceContext(r.entitlementId));
-    if (institutionCode === undefined) return face;
-    const designated = (face.designatedMedicalInstitutions ?? []).some(
-      (d) =>
-        d.institutionCode === institutionCode &&
-        (d.validFrom === undefined || d.validFrom <= dateOfCare) &&
-        (d.validTo === undefined || d.validTo >= dateOfCare),
-    );
-    return { ...face, isDesignatedInstitution: designated };
-  });
-}
+import { LOOKUP_AUDIT_CHAIN, LookupCommitter } from './lookup-committer.js';
+import { type LookupJob, type LookupJobOutcome, lookupItem } from './lookup-jobs.js';
+import { LookupWorkerClient } from './lookup-worker-client.js';
+import type { LookupAnswer } from './lookups.schemas.js';
+import { READ_MODEL_SCOPE } from './read-model.js';
 
 /** Who asks and for which request. */
 export interface LookupCaller {
@@ -50,6 +29,14 @@ export interface LookupDeps {
   clock: () => Date;
   /** The linkage-key keys the hub accepts now, by `kid` (rotation: several epochs at once). */
   linkageKeys: () => ReadonlyMap<string, AgreedKey>;
+  /** The postgres.js client under `db`, if any: the group commit pipelines its statements. */
+  sql?: postgres.Sql;
+  /**
+   * Run the lookups' group commit on a worker thread with its own connections to this
+   * PostgreSQL database (LOOKUP_WORKER). Its audit entries are timestamped with the real
+   * clock, not `clock`. Absent: the group commit runs in this thread, on `db`.
+   */
+  worker?: { databaseUrl: string; maxInFlight?: number };
 }
 
 /**
@@ -63,9 +50,33 @@ export interface LookupDeps {
  */
 export class LookupService {
   readonly #committer: LookupCommitter;
+  #worker: Promise<LookupWorkerClient> | undefined;
 
   constructor(private readonly deps: LookupDeps) {
-    this.#committer = new LookupCommitter({ db: deps.db, clock: deps.clock });
+    this.#committer = new LookupCommitter({
+      db: deps.db,
+      clock: deps.clock,
+      ...(deps.sql ? { sql: deps.sql } : {}),
+    });
+  }
+
+  /** Commits one lookup (its audit entry, its nonce) in the worker or in this thread. */
+  async #commit(job: LookupJob): Promise<LookupJobOutcome> {
+    const worker = this.deps.worker;
+    if (worker) {
+      this.#worker ??= this.deps.keyRing.forScope(READ_MODEL_SCOPE).then(
+        ({ dataKey }) =>
+          new LookupWorkerClient({
+            databaseUrl: worker.databaseUrl,
+            dataKey,
+            ...(worker.maxInFlight === undefined ? {} : { maxInFlight: worker.maxInFlight }),
+          }),
+      );
+      return (await this.#worker).commit(job);
+    }
+    const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
+    const outcome = await this.#committer.commit(lookupItem(job, dataKey));
+    return outcome.ok ? { ok: true, entitlements: outcome.value } : outcome;
   }
 
   /**
@@ -79,49 +90,25 @@ export class LookupService {
   ): Promise<{ ok: true; answer: LookupAnswer } | { ok: false; reason: LinkageKeyRefusal | 'replayed' }> {
     const opened = await openLinkageKey(this.deps.linkageKeys(), input.linkageKey, this.deps.clock());
     if (!opened.ok) {
-      await this.#committer.commit({
-        answer: () => ({
-          value: undefined,
-          entry: {
-            actor: caller.actor,
-            action: AUDIT_ACTIONS.linkageKeyRefused,
-            requestId: caller.requestId,
-            detail: { reason: opened.reason, institutionCode: input.institutionCode },
-          },
-        }),
+      await this.#commit({
+        kind: 'refused',
+        actor: caller.actor,
+        requestId: caller.requestId,
+        reason: opened.reason,
+        institutionCode: input.institutionCode,
       });
       return { ok: false, reason: opened.reason };
     }
     const { claims } = opened;
-    const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
-    const outcome = await this.#committer.commit({
-      who: { pmhId: claims.pmhId },
+    const outcome = await this.#commit({
+      kind: 'clinic',
+      actor: caller.actor,
+      requestId: caller.requestId,
+      pmhId: claims.pmhId,
+      jti: claims.jti,
+      expiresAt: claims.exp * 1000,
+      institutionCode: input.institutionCode,
       dateOfCare: input.dateOfCare,
-      jti: { jti: claims.jti, expiresAt: new Date(claims.exp * 1000) },
-      answer: (found) => {
-        const entitlements = openFaces(dataKey, found.rows, input.dateOfCare, input.institutionCode);
-        return {
-          value: entitlements,
-          entry: {
-            actor: caller.actor,
-            action: AUDIT_ACTIONS.clinicLookup,
-            subjectRef: claims.pmhId,
-            requestId: caller.requestId,
-            detail: {
-              institutionCode: input.institutionCode,
-              dateOfCare: input.dateOfCare,
-              returned: entitlements.length,
-            },
-          },
-        };
-      },
-      replayed: {
-        actor: caller.actor,
-        action: AUDIT_ACTIONS.linkageKeyReplayed,
-        subjectRef: claims.pmhId,
-        requestId: caller.requestId,
-        detail: { requestId: caller.requestId },
-      },
     });
     if (!outcome.ok) return { ok: false, reason: 'replayed' };
     return {
@@ -130,7 +117,7 @@ export class LookupService {
         requestId: caller.requestId,
         dateOfCare: input.dateOfCare,
         institutionCode: input.institutionCode,
-        entitlements: outcome.value,
+        entitlements: outcome.entitlements,
       },
     };
   }
@@ -186,30 +173,15 @@ export class LookupService {
     caller: LookupCaller,
     input: { pseudonym: string; dateOfCare: string },
   ): Promise<LookupAnswer> {
-    const { dataKey } = await this.deps.keyRing.forScope(READ_MODEL_SCOPE);
-    const outcome = await this.#committer.commit({
-      who: { pseudonym: input.pseudonym },
+    const outcome = await this.#commit({
+      kind: 'portal',
+      actor: caller.actor,
+      requestId: caller.requestId,
+      pseudonym: input.pseudonym,
       dateOfCare: input.dateOfCare,
-      answer: (found) => {
-        const entitlements = openFaces(dataKey, found.rows, input.dateOfCare);
-        return {
-          value: entitlements,
-          entry: {
-            actor: caller.actor,
-            action: AUDIT_ACTIONS.portalLookup,
-            subjectRef: found.pmhId,
-            requestId: caller.requestId,
-            detail: {
-              dateOfCare: input.dateOfCare,
-              returned: entitlements.length,
-              known: found.pmhId !== null,
-            },
-          },
-        };
-      },
     });
     // Only a lookup with a nonce can be a replay; this one always has its answer.
-    const entitlements = outcome.ok ? outcome.value : [];
+    const entitlements = outcome.ok ? outcome.entitlements : [];
     return { requestId: caller.requestId, dateOfCare: input.dateOfCare, entitlements };
   }
 
@@ -218,5 +190,12 @@ export class LookupService {
     await this.deps.db.execute(
       sql`delete from hub.used_linkage_keys where expires_at < now() - interval '1 minute'`,
     );
+  }
+
+  /** Stops the lookup worker, if one runs, after the lookups in flight. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) await (await worker).close();
   }
 }

@@ -14,7 +14,12 @@ const database = await openTestDatabase();
 await runMigrations(database);
 const { db } = database;
 afterAll(() => database.close());
-const committer = new LookupCommitter({ db, clock: () => new Date() });
+// On PostgreSQL the committer pipelines each batch on a reserved postgres.js connection.
+const committer = new LookupCommitter({
+  db,
+  clock: () => new Date(),
+  ...(database.sql ? { sql: database.sql } : {}),
+});
 const actor = { kind: 'client' as const, id: 'committer-test' };
 let people = 0;
 
@@ -219,5 +224,27 @@ describe('the lookup group commit', () => {
     expect(bad.status).toBe('rejected');
     expect(good).toMatchObject({ status: 'fulfilled', value: { ok: true } });
     expect(await actions(['f-good'])).toEqual({ 'f-good': [AUDIT_ACTIONS.clinicLookup] });
+  });
+
+  it('answers nothing when the batch’s audit append fails, and the linkage key stays unused', async () => {
+    const pmhId = await personWith([{ from: '2025-01-01' }]);
+    const key = jti();
+    // A NUL in a text field cannot be stored: the append fails, so the whole batch rolls back.
+    const bad = committer.commit({
+      who: { pmhId },
+      dateOfCare: '2025-06-01',
+      jti: key,
+      answer: lookup('a-bad', { actor: { kind: 'client', id: 'nul\u0000' } }),
+    });
+    await expect(bad).rejects.toThrow();
+    const again = await committer.commit({
+      who: { pmhId },
+      dateOfCare: '2025-06-01',
+      jti: key,
+      answer: lookup('a-again'),
+    });
+    expect(again).toMatchObject({ ok: true, value: { pmhId } });
+    expect(await actions(['a-bad', 'a-again'])).toEqual({ 'a-again': [AUDIT_ACTIONS.clinicLookup] });
+    expect(await verifyAuditChain(db, LOOKUP_AUDIT_CHAIN)).toMatchObject({ ok: true });
   });
 });

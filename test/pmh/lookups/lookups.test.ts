@@ -10,7 +10,8 @@ import { memoryPortalStore, Portal } from '../../../src/sim/portal/index.js';
 import { record, type UpsertInput } from '../../fixtures/records.js';
 import { createHarness, drainNumbering } from '../../support/harness.js';
 
-const h = await createHarness();
+// On PostgreSQL (CI's second pass) every lookup here goes through the lookup worker thread.
+const h = await createHarness({ lookupWorker: true });
 const insurerToken = randomBytes(24).toString('base64url');
 const { createInsurerApp } = await import('../../../src/intermediate/insurer/index.js');
 const { createLogger } = await import('../../../src/gateway/http/logger.js');

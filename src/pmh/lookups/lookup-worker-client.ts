@@ -1,0 +1,90 @@
+import type { Worker } from 'node:worker_threads';
+import { startWorkerThread } from '../worker-thread.js';
+import type { LookupJob, LookupJobOutcome } from './lookup-jobs.js';
+import type { LookupWorkerData, LookupWorkerResult } from './lookup-worker.js';
+
+interface Waiting {
+  resolve: (o: LookupJobOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The main thread's side of the lookup worker (lookup-worker.ts): hands it the lookups of each
+ * turn of the event loop in one message and resolves each with its committed outcome. The
+ * worker is started on first use and again after it stopped (its lookups in flight then fail:
+ * their answers never left, and whatever the worker had not committed is rolled back).
+ *
+ * @example
+ * const client = new LookupWorkerClient({ databaseUrl, dataKey });
+ * const outcome = await client.commit({ kind: 'portal', actor, requestId, pseudonym, dateOfCare });
+ */
+export class LookupWorkerClient {
+  #worker: Worker | undefined;
+  #nextId = 1;
+  #waiting = new Map<number, Waiting>();
+  #outbox: [number, LookupJob][] = [];
+  #scheduled = false;
+  #closed = false;
+
+  constructor(private readonly data: LookupWorkerData) {}
+
+  /** Resolves once the job's audit entry (and nonce) is durable, with its outcome. */
+  commit(job: LookupJob): Promise<LookupJobOutcome> {
+    if (this.#closed) return Promise.reject(new Error('the lookup worker is closed'));
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#waiting.set(id, { resolve, reject });
+      this.#outbox.push([id, job]);
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const jobs = this.#outbox;
+    this.#outbox = [];
+    if (jobs.length > 0) this.#start().postMessage({ jobs });
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = startWorkerThread(import.meta.url, 'lookup-worker', { workerData: this.data });
+    worker.unref();
+    worker.on('message', (msg: { done?: [number, LookupWorkerResult][] }) => {
+      for (const [id, result] of msg.done ?? []) {
+        const w = this.#waiting.get(id);
+        if (!w) continue;
+        this.#waiting.delete(id);
+        if ('error' in result) w.reject(new Error(`lookup failed: ${result.error}`));
+        else w.resolve(result);
+      }
+    });
+    const stopped = (err: unknown) => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      const waiting = [...this.#waiting.values()];
+      this.#waiting.clear();
+      for (const w of waiting) w.reject(err);
+    };
+    worker.on('error', stopped);
+    worker.on('exit', (code) => stopped(new Error(`the lookup worker stopped (exit code ${code})`)));
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Lets the lookups in flight finish, then stops the worker and closes its connections. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    const until = Date.now() + 5000;
+    while ((this.#waiting.size > 0 || this.#outbox.length > 0) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 10));
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ close: true });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (this.#worker === worker) await worker.terminate();
+  }
+}
