@@ -64,11 +64,6 @@ export const envSchema = z
       .enum(['0', '1', 'true', 'false'])
       .default('1')
       .transform((v) => v === '1' || v === 'true'),
-    /** Prepare large hub submissions (digests, envelopes) in a worker thread, on a second core. */
-    PREPARE_WORKER: z
-      .enum(['0', '1', 'true', 'false'])
-      .default('1')
-      .transform((v) => v === '1' || v === 'true'),
     /**
      * On PostgreSQL, run the clinic and portal lookups' group commit (the batch statement, the
      * read model's openings, the audit append, COMMIT) on a worker thread of its own, off the

@@ -53,7 +53,6 @@ async function main(): Promise<void> {
     ...(numberingPort ? { numberingPort } : {}),
     numberingBatchSize: env.NUMBERING_BATCH_SIZE,
     numberingConcurrency: env.NUMBERING_CONCURRENCY,
-    prepareWorker: env.PREPARE_WORKER,
     numberingRetry: { baseMs: env.NUMBERING_RETRY_BASE_MS, maxMs: env.NUMBERING_RETRY_MAX_MS },
     numberingMaxAttempts: env.NUMBERING_MAX_ATTEMPTS,
     inquiryRetentionMs: env.INQUIRY_RETENTION_MS,

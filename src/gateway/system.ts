@@ -11,7 +11,6 @@ import {
   LookupService,
   NumberingWorker,
   PmhService,
-  PreparePool,
   READ_MODEL_SCOPE,
 } from '../pmh/index.js';
 import { type App, createApp } from './app.js';
@@ -70,8 +69,6 @@ export interface SystemOptions {
   numberingPort?: NumberingPort;
   numberingBatchSize?: number;
   numberingConcurrency?: number;
-  /** Prepare large hub submissions in a worker thread (default true). */
-  prepareWorker?: boolean;
   numberingRetry?: { baseMs: number; maxMs: number };
   numberingMaxAttempts?: number;
   /** The linkage-key keys the hub accepts, by kid (agreed with the eligibility system). */
@@ -129,11 +126,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
   // Keys used inside other transactions are loaded first: PGlite has one connection, so a
   // key created from within a transaction would wait for that transaction forever.
   await keyRing.forScope(READ_MODEL_SCOPE);
-  const preparer =
-    (options.prepareWorker ?? true)
-      ? new PreparePool({ logger: logger.child({ component: 'prepare' }) })
-      : undefined;
-  const hub = new PmhService({ db: database.db, keyRing, clock, ...(preparer ? { preparer } : {}) });
+  const hub = new PmhService({ db: database.db, keyRing, clock });
   const remote = options.remotePmh;
   const outbox = remote ? new Outbox({ db: database.db, keyRing, clock }) : undefined;
   const dispatcher =
@@ -287,7 +280,6 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
       purge = undefined;
       retention = undefined;
       await Promise.all([intake.stop(), numbering.stop(), dispatcher?.stop(), lookups.close()]);
-      await preparer?.close();
     },
   };
 }

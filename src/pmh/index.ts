@@ -61,5 +61,4 @@ export {
   type SubjectView,
   subjectViewSchema,
 } from './pmh.views.js';
-export { PreparePool } from './prepare-pool.js';
 export { ensureTenant } from './tenants.js';

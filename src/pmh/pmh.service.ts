@@ -33,7 +33,6 @@ import {
   type NumberingView,
   type SubjectView,
 } from './pmh.views.js';
-import type { PreparePool } from './prepare-pool.js';
 
 interface SubjectState {
   id: string;
@@ -65,6 +64,9 @@ interface EntitlementState {
   typeId: string;
   subKey: string;
 }
+
+/** Records prepared between two turns of the event loop. */
+const PREPARE_SLICE = 250;
 
 const OUTCOME_ACTION: Record<RecordOutcome, AuditAction> = {
   created: AUDIT_ACTIONS.entitlementCreated,
@@ -121,8 +123,6 @@ export class PmhService implements PmhPort {
       db: Db;
       keyRing: KeyRing;
       clock: () => Date;
-      /** Prepares large submissions in a worker thread; without it they are prepared inline. */
-      preparer?: PreparePool;
     },
   ) {}
 
@@ -158,9 +158,13 @@ export class PmhService implements PmhPort {
     const { turn, done } = this.#nextTurn(caller.tenantCode);
     try {
       const keys = await this.deps.keyRing.forScope(caller.tenantCode);
-      const prepared = this.deps.preparer
-        ? await this.deps.preparer.prepare(caller.tenantCode, keys, submission.records)
-        : prepareRecords(caller.tenantCode, keys, submission.records);
+      const prepared: PreparedRecord[] = [];
+      const records = submission.records;
+      for (let from = 0; from < records.length; from += PREPARE_SLICE) {
+        // Slices, so the submission before this one gets its database answers meanwhile.
+        if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+        prepared.push(...prepareRecords(caller.tenantCode, keys, records.slice(from, from + PREPARE_SLICE)));
+      }
       await turn;
       return await this.#withRepo(caller, async (repo, tx) => {
         const key = submission.idempotencyKey;
@@ -423,8 +427,9 @@ export class PmhService implements PmhPort {
       reNumbered,
       now,
     });
-    await refreshReadModel(tx, this.deps.keyRing, repo.tenantCode, [...touched]);
+    // The read model is refreshed from the entitlements as this batch leaves them.
     await repo.updateEntitlements(changedEntitlements);
+    await refreshReadModel(tx, this.deps.keyRing, repo.tenantCode, [...touched]);
     await appendAudit(tx, repo.tenantCode, audit, now);
     return results;
   }

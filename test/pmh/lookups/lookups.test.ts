@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../src/audit/index.js';
 import { queryRows, sql } from '../../../src/db/client.js';
 import { SCOPES } from '../../../src/identity/index.js';
-import { withLuhnCheckDigit } from '../../../src/japanese/index.js';
+import { withLuhnCheckDigit, withRecipientCheckDigit } from '../../../src/japanese/index.js';
 import { LOOKUP_AUDIT_CHAIN } from '../../../src/pmh/lookups/lookup-committer.js';
 import { EligibilitySystem } from '../../../src/sim/eligibility/index.js';
 import { memoryPortalStore, Portal } from '../../../src/sim/portal/index.js';
@@ -224,6 +224,34 @@ describe('clinic lookups by linkage key', () => {
       body: JSON.stringify({ isNotDisclosed: false, viewingSuspended: true }),
     });
     expect(await look('2025-06-01'), '閲覧停止').toBe(0);
+  });
+
+  it('answers an entitlement as last registered, after the case system changed it', async () => {
+    const t = await h.tenant();
+    const { card, record: r } = await enrolled(t.token);
+    const look = async () =>
+      (
+        (
+          await eligibility.lookupAtClinic({
+            cardSerial: card,
+            consent: true,
+            institutionCode: CLINIC,
+            dateOfCare: '2025-06-01',
+          })
+        ).body as Answer
+      ).entitlements;
+    expect(await look()).toHaveLength(1);
+    const changed = { ...r, medicalSubsidyRecipientNumber: withRecipientCheckDigit('654321') };
+    const res = await h.request('/api/v1/subjects/registrations', {
+      method: 'POST',
+      token: t.token,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([changed]),
+    });
+    expect(((await res.json()) as { results: { outcome: string }[] }).results[0]?.outcome).toBe('updated');
+    expect((await look()).map((e) => e.medicalSubsidyRecipientNumber)).toEqual([
+      changed.medicalSubsidyRecipientNumber,
+    ]);
   });
 
   it('answers across tenants for the same person, and only that person', async () => {

@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { hmac, open } from '../../src/crypto/index.js';
 import { entitlementContext, prepareRecords, subjectContext } from '../../src/pmh/pmh.prepare.js';
 import { registrationRecordSchema } from '../../src/pmh/pmh.schemas.js';
-import { PreparePool } from '../../src/pmh/prepare-pool.js';
 import { record } from '../fixtures/records.js';
 
 const keys = { dataKey: randomBytes(32), blindIndexKey: randomBytes(32), digestKey: randomBytes(32) };
-const logger = pino({ level: 'silent' });
 
 function deletion() {
   const r = record();
@@ -66,30 +63,5 @@ describe('prepareRecords', () => {
       }),
       { numRuns: 25 },
     );
-  });
-});
-
-describe('PreparePool', () => {
-  it('prepares in a worker thread what the main thread would, as Buffers', async () => {
-    const pool = new PreparePool({ logger, minRecords: 1 });
-    try {
-      const input = records(40);
-      const prepared = await pool.prepare('130001', keys, input);
-      expectOpens('130001', input, prepared);
-      // Fresh ids per call: nothing is reused between submissions.
-      const again = await pool.prepare('130001', keys, input);
-      expect(again[0]?.upsert?.subjectId).not.toBe(prepared[0]?.upsert?.subjectId);
-      expect(pool.counts).toEqual({ inWorker: 2, inline: 0 });
-    } finally {
-      await pool.close();
-    }
-  });
-
-  it('prepares inline below its threshold and after the worker is closed', async () => {
-    const pool = new PreparePool({ logger, minRecords: 1000 });
-    const input = records(3);
-    expectOpens('140007', input, await pool.prepare('140007', keys, input));
-    await pool.close();
-    expect(pool.counts).toEqual({ inWorker: 0, inline: 1 });
   });
 });
