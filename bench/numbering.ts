@@ -12,7 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -22,12 +22,26 @@ import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
 import { benchDatabases, freePort, stopChild, waitReady } from './support.js';
 
+/** Busy and total jiffies of the whole host (all cores), from /proc/stat. */
+function hostCpu(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
 const { values } = parseArgs({
   options: {
     subjects: { type: 'string', default: '20000' },
     registry: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '2' },
+    /** Keep the databases (with a DATABASE_URL of your own), e.g. to EXPLAIN the statements. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const subjects = Number(values.subjects);
@@ -133,6 +147,7 @@ try {
   gateway = start('dist/src/gateway/main.js', gatewayEnv);
   await waitReady(`${base}/readyz`);
   t = performance.now();
+  const cpu0 = hostCpu();
   let open = subjects;
   while (open > 0) {
     await new Promise((r) => setTimeout(r, 250));
@@ -140,6 +155,8 @@ try {
     open = row?.n ?? 0;
   }
   const seconds = (performance.now() - t) / 1000;
+  const cpu1 = hostCpu();
+  const cores = (cpu1.busy - cpu0.busy) / ((cpu1.total - cpu0.total) / cpus().length);
   const states = await db<
     { numbering_status: string; n: number }[]
   >`select numbering_status, count(*)::int as n from hub.subjects group by 1`;
@@ -150,11 +167,15 @@ try {
   console.log(
     `numbered ${subjects} subjects over HTTP in ${seconds.toFixed(2)} s: ${Math.round(rate)} subjects/s  ${JSON.stringify(states)}`,
   );
+  console.log(
+    `host CPU busy while numbering: ${cores.toFixed(2)} of ${cpus().length} cores (all processes, other work included)`,
+  );
   console.log(`ratio numbering ÷ COPY: ${(seconds / copySeconds).toFixed(1)}  (target ≥ 10,000 subjects/s)`);
   console.log(
     `| ${subjects.toLocaleString('en')} | ${registry.toLocaleString('en')} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${seconds.toFixed(2)} s | ${Math.round(rate).toLocaleString('en')}/s | ${(seconds / copySeconds).toFixed(1)} |`,
   );
 } finally {
-  await dbs.dropAll();
+  if (!values.keep) await dbs.dropAll();
+  else process.exit(0);
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
-import { bulkInsert, bulkUpdate, inList } from '../../db/bulk.js';
+import { bulkInsert, bulkInsertStatement, inList } from '../../db/bulk.js';
 import type { Db } from '../../db/client.js';
 import { type BasicInfo, crossCheck } from './cross-check.js';
 import type { NumberingAnswerItem, NumberingOutcome, NumberingRequestItem } from './insurer.schemas.js';
@@ -130,7 +130,7 @@ export class InsurerService {
         .orderBy(insuredPersons.id)
         .for('update');
       const byIndex = new Map(rows.map((r) => [r.myNumberIndex.toString('base64'), r]));
-      const assigned: { id: string; pmh_id: string; numbered_at: Date }[] = [];
+      const assigned: { id: string; pmh_id: string; numbered_at: string }[] = [];
       const links: { pmh_id: string; binding_number: string; created_at: Date }[] = [];
       const audit: AuditEntryInput[] = [];
 
@@ -157,7 +157,7 @@ export class InsurerService {
           } else {
             const pmhId = newPmhId();
             person.pmhId = pmhId;
-            assigned.push({ id: person.id, pmh_id: pmhId, numbered_at: now });
+            assigned.push({ id: person.id, pmh_id: pmhId, numbered_at: now.toISOString() });
             links.push({ pmh_id: pmhId, binding_number: person.bindingNumber, created_at: now });
             result = { myNumber: item.myNumber, pmhId, outcome: 'assigned' };
           }
@@ -172,22 +172,17 @@ export class InsurerService {
         return result;
       });
 
-      await bulkUpdate(
-        tx,
-        'insurer.insured_persons',
-        'id',
-        { id: 'uuid', pmh_id: 'text', numbered_at: 'timestamptz' },
-        assigned,
+      // The new PMH-IDs, their links and the answer in one statement.
+      await tx.execute(
+        sql`with numbered as (
+              update insurer.insured_persons t set pmh_id = x.pmh_id, numbered_at = x.numbered_at
+                from jsonb_to_recordset(${JSON.stringify(assigned)}::jsonb)
+                     as x(id uuid, pmh_id text, numbered_at timestamptz)
+               where t.id = x.id
+            ), linked as (${bulkInsertStatement('insurer.eligibility_links', { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' }, links)})
+            insert into insurer.numbering_requests (idempotency_key, answer, created_at)
+            values (${batch.idempotencyKey}, ${JSON.stringify(answer)}, ${now.toISOString()}::timestamptz)`,
       );
-      await bulkInsert(
-        tx,
-        'insurer.eligibility_links',
-        { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' },
-        links,
-      );
-      await tx
-        .insert(numberingRequests)
-        .values({ idempotencyKey: batch.idempotencyKey, answer: JSON.stringify(answer), createdAt: now });
       await appendAudit(tx, INSURER_SCOPE, audit, now);
       return answer;
     });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { AUDIT_ACTIONS, type AuditEntryInput, appendAudit, lockAuditChain } from '../../audit/index.js';
 import { type KeyRing, openJson } from '../../crypto/index.js';
-import { bulkUpdate, inList } from '../../db/bulk.js';
+import { inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import { PollingLoop } from '../../db/polling-loop.js';
 import {
@@ -12,7 +12,7 @@ import {
   NumberingProtocolError,
   type NumberingRequestItem,
 } from '../../intermediate/insurer/index.js';
-import { refreshReadModel } from '../lookups/read-model.js';
+import { type PreparedFaces, prepareFaces, publishPreparedFaces } from '../lookups/read-model.js';
 import type { SubjectSecret } from '../pmh.repository.js';
 import { type NumberingStatus, numberingQueue, subjects } from '../pmh.tables.js';
 
@@ -39,6 +39,8 @@ interface Claimed {
   tenantCode: string;
   attempts: number;
   subjectIds: string[];
+  /** The claimed subjects that still exist, sealed. */
+  sealed: { id: string; sealed: Buffer }[];
 }
 
 const STATUS_BY_OUTCOME: Record<NumberingAnswerItem['outcome'], NumberingStatus> = {
@@ -97,10 +99,7 @@ export class NumberingWorker {
     const batch = await this.#claim();
     if (!batch) return false;
     const { dataKey } = await this.deps.keyRing.forScope(batch.tenantCode);
-    const rows = await this.deps.db
-      .select({ id: subjects.id, sealed: subjects.sealed })
-      .from(subjects)
-      .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, batch.subjectIds, 'uuid')));
+    const rows = batch.sealed;
     const items: NumberingRequestItem[] = [];
     const ids: string[] = [];
     for (const row of rows) {
@@ -112,6 +111,10 @@ export class NumberingWorker {
       await this.deps.db.delete(numberingQueue).where(eq(numberingQueue.batchId, batch.batchId));
       return true;
     }
+    // While the insurer answers, seal the subjects' read-model faces (no lock held; checked
+    // against the entitlements' row versions when they are published).
+    const faces = prepareFaces(this.deps.db, this.deps.keyRing, batch.tenantCode, ids);
+    faces.catch(() => {});
     let answer: NumberingAnswerItem[];
     try {
       answer = await this.deps.port.requestPmhIds({ idempotencyKey: batch.batchId, items });
@@ -121,7 +124,7 @@ export class NumberingWorker {
       await this.#failed(batch, ids, err as Error);
       return true;
     }
-    await this.#record(batch, ids, answer);
+    await this.#record(batch, ids, answer, await faces);
     return true;
   }
 
@@ -134,33 +137,42 @@ export class NumberingWorker {
              order by next_attempt_at limit 1 for update skip locked`,
       );
       let batchId = retry[0]?.batch_id;
-      type Row = { subject_id: string; tenant_code: string; attempts: number };
-      let rows: Row[];
+      let claim: SQL;
       if (!batchId) {
         batchId = `nb-${randomUUID()}`;
-        // One statement claims the subjects and sets their lease.
-        rows = await queryRows<Row>(
-          tx,
-          sql`update hub.numbering_queue
-                 set batch_id = ${batchId}, next_attempt_at = now() + make_interval(secs => ${lease})
-               where subject_id in (
-                 select subject_id from hub.numbering_queue
-                  where batch_id is null and next_attempt_at <= now()
-                    and tenant_code = (select tenant_code from hub.numbering_queue
-                                        where batch_id is null and next_attempt_at <= now()
-                                        order by enqueued_at limit 1)
-                  order by enqueued_at limit ${this.#batchSize}
-                  for update skip locked)
-               returning subject_id, tenant_code, attempts`,
-        );
-        if (rows.length === 0) return undefined;
+        // One statement claims the subjects, sets their lease and reads them. A waiting row
+        // (batch_id null) has next_attempt_at = enqueued_at, so the oldest come first along the
+        // next_attempt_at index (`coalesce` keeps the planner off the batch_id index, whose
+        // scan read and sorted the whole queue for every batch).
+        claim = sql`update hub.numbering_queue
+                       set batch_id = ${batchId}, next_attempt_at = now() + make_interval(secs => ${lease})
+                     where subject_id in (
+                       select subject_id from hub.numbering_queue
+                        where coalesce(batch_id, '') = '' and next_attempt_at <= now()
+                          and tenant_code = (select tenant_code from hub.numbering_queue
+                                              where coalesce(batch_id, '') = '' and next_attempt_at <= now()
+                                              order by next_attempt_at limit 1)
+                        order by next_attempt_at limit ${this.#batchSize}
+                        for update skip locked)
+                    returning subject_id, tenant_code, attempts`;
       } else {
-        rows = await queryRows<Row>(
-          tx,
-          sql`update hub.numbering_queue set next_attempt_at = now() + make_interval(secs => ${lease})
-               where batch_id = ${batchId} returning subject_id, tenant_code, attempts`,
-        );
+        claim = sql`update hub.numbering_queue set next_attempt_at = now() + make_interval(secs => ${lease})
+                     where batch_id = ${batchId} returning subject_id, tenant_code, attempts`;
       }
+      const rows = await queryRows<{
+        subject_id: string;
+        tenant_code: string;
+        attempts: number;
+        sealed: string | null;
+      }>(
+        tx,
+        sql`with claimed as (${claim})
+            select c.subject_id, c.tenant_code, c.attempts, encode(s.sealed, 'base64') as sealed
+              from claimed c
+              left join lateral (select sealed from hub.subjects s
+                                  where s.id = c.subject_id and s.tenant_code = c.tenant_code offset 0) s on true
+             order by c.subject_id`,
+      );
       const first = rows[0];
       if (!first) return undefined;
       return {
@@ -168,76 +180,109 @@ export class NumberingWorker {
         tenantCode: first.tenant_code,
         attempts: Math.max(...rows.map((r) => r.attempts)),
         subjectIds: rows.map((r) => r.subject_id),
+        sealed: rows.flatMap((r) =>
+          r.sealed ? [{ id: r.subject_id, sealed: Buffer.from(r.sealed, 'base64') }] : [],
+        ),
       };
     });
   }
 
-  async #record(batch: Claimed, ids: string[], answer: NumberingAnswerItem[]): Promise<void> {
+  /**
+   * Records a batch's answer in one transaction, holding the tenant's audit chain (which
+   * every hub writer takes first) only for the writes: the subjects still claimed by this
+   * batch (a subject registered again meanwhile was re-queued and is left to its next
+   * batch, so a stale answer is never recorded), their read-model faces (sealed ahead), the
+   * queue and the audit entries.
+   */
+  async #record(
+    batch: Claimed,
+    ids: string[],
+    answer: NumberingAnswerItem[],
+    faces: PreparedFaces,
+  ): Promise<void> {
     const now = this.deps.clock();
+    const byId = new Map<string, NumberingAnswerItem>();
+    const changes = ids.flatMap((id, i) => {
+      const item = answer[i];
+      if (!item) return [];
+      byId.set(id, item);
+      const status = STATUS_BY_OUTCOME[item.outcome];
+      return [
+        {
+          id,
+          pmh_id: item.pmhId,
+          status,
+          reasons: item.reasons?.length ? JSON.stringify(item.reasons) : null,
+          numbered_at: status === 'numbered' ? now.toISOString() : null,
+        },
+      ];
+    });
     await this.deps.db.transaction(async (tx) => {
       await lockAuditChain(tx, batch.tenantCode);
-      const current = await tx
-        .select({
-          id: subjects.id,
-          pmhId: subjects.pmhId,
-          viewingSuspended: subjects.viewingSuspended,
-          byCheck: subjects.suspendedByCrossCheck,
-        })
-        .from(subjects)
-        .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, ids, 'uuid')));
-      const byId = new Map(current.map((c) => [c.id, c]));
-      const changes: Record<string, unknown>[] = [];
+      // Only the subjects this batch still holds in the queue; their flags as recorded:
+      // a failed cross-check suspends viewing (remembering why), a later success lifts it.
+      const recorded = await queryRows<{
+        id: string;
+        tenant_code: string;
+        pmh_id: string | null;
+        is_not_disclosed: boolean;
+        viewing_suspended: boolean;
+      }>(
+        tx,
+        sql`with claimed as (
+              delete from hub.numbering_queue
+               where batch_id = ${batch.batchId} and tenant_code = ${batch.tenantCode}
+              returning subject_id
+            )
+            update hub.subjects t
+               set pmh_id = coalesce(x.pmh_id, t.pmh_id),
+                   numbering_status = x.status,
+                   numbering_reasons = x.reasons,
+                   numbered_at = x.numbered_at,
+                   viewing_suspended = case
+                     when x.status = 'cross-check-failed' then true
+                     when x.status = 'numbered' and t.suspended_by_cross_check then false
+                     else t.viewing_suspended end,
+                   suspended_by_cross_check = case
+                     when x.status = 'cross-check-failed' and not t.viewing_suspended then true
+                     when x.status = 'numbered' then false
+                     else t.suspended_by_cross_check end
+              from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb)
+                   as x(id uuid, pmh_id text, status text, reasons text, numbered_at timestamptz)
+             where t.id = x.id and x.id in (select subject_id from claimed)
+            returning t.id, t.tenant_code, t.pmh_id, t.is_not_disclosed, t.viewing_suspended`,
+      );
+      // The queue row names the subject's tenant; checked here rather than in the statement,
+      // where the tenant column drew the planner into reading all of the tenant's subjects.
+      if (recorded.some((r) => r.tenant_code !== batch.tenantCode))
+        throw new Error('numbering queue row of another tenant');
+      await publishPreparedFaces(
+        tx,
+        this.deps.keyRing,
+        faces,
+        recorded.map((r) => ({
+          id: r.id,
+          pmhId: r.pmh_id,
+          isNotDisclosed: r.is_not_disclosed,
+          viewingSuspended: r.viewing_suspended,
+        })),
+      );
       const audit: AuditEntryInput[] = [];
-      ids.forEach((id, i) => {
-        const item = answer[i];
-        const now_ = byId.get(id);
-        if (!item || !now_) return;
-        const status = STATUS_BY_OUTCOME[item.outcome];
-        let viewingSuspended = now_.viewingSuspended;
-        let byCheck = now_.byCheck;
-        if (status === 'cross-check-failed' && !viewingSuspended) {
-          viewingSuspended = true;
-          byCheck = true;
-        } else if (status === 'numbered' && byCheck) {
-          viewingSuspended = false;
-          byCheck = false;
-        }
-        changes.push({
-          id,
-          pmh_id: item.pmhId ?? now_.pmhId,
-          numbering_status: status,
-          numbering_reasons: item.reasons?.length ? JSON.stringify(item.reasons) : null,
-          numbered_at: status === 'numbered' ? now : null,
-          viewing_suspended: viewingSuspended,
-          suspended_by_cross_check: byCheck,
-        });
+      const done = new Set(recorded.map((r) => r.id));
+      for (const id of ids) {
+        const item = byId.get(id);
+        if (!item || !done.has(id)) continue;
         audit.push({
           actor: { kind: 'system', id: 'numbering' },
           action:
-            status === 'numbered' ? AUDIT_ACTIONS.subjectNumbered : AUDIT_ACTIONS.subjectCrossCheckFailed,
+            STATUS_BY_OUTCOME[item.outcome] === 'numbered'
+              ? AUDIT_ACTIONS.subjectNumbered
+              : AUDIT_ACTIONS.subjectCrossCheckFailed,
           subjectRef: id,
           requestId: batch.batchId,
           detail: { outcome: item.outcome, ...(item.reasons?.length ? { reasons: item.reasons } : {}) },
         });
-      });
-      await bulkUpdate(
-        tx,
-        'hub.subjects',
-        'id',
-        {
-          id: 'uuid',
-          pmh_id: 'text',
-          numbering_status: 'text',
-          numbering_reasons: 'text',
-          numbered_at: 'timestamptz',
-          viewing_suspended: 'boolean',
-          suspended_by_cross_check: 'boolean',
-        },
-        changes,
-        sql`t.tenant_code = ${batch.tenantCode}`,
-      );
-      await tx.delete(numberingQueue).where(eq(numberingQueue.batchId, batch.batchId));
-      await refreshReadModel(tx, this.deps.keyRing, batch.tenantCode, ids);
+      }
       await appendAudit(tx, batch.tenantCode, audit, now);
     });
   }

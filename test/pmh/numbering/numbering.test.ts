@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../src/audit/index.js';
+import { openJson } from '../../../src/crypto/index.js';
 import { queryRows, sql } from '../../../src/db/client.js';
 import {
   type NumberingAnswerItem,
@@ -8,6 +9,7 @@ import {
   NumberingUnavailableError,
 } from '../../../src/intermediate/insurer/index.js';
 import { InProcessNumbering } from '../../../src/pmh/index.js';
+import { faceContext, READ_MODEL_SCOPE } from '../../../src/pmh/lookups/read-model.js';
 import { csvFile, csvRow } from '../../fixtures/csv.js';
 import { record, type UpsertInput } from '../../fixtures/records.js';
 import { createHarness, drainIntake, drainNumbering } from '../../support/harness.js';
@@ -18,6 +20,8 @@ class Flaky implements NumberingPort {
   loseAnswers = 0;
   calls = 0;
   inner: NumberingPort | undefined;
+  /** Runs once the answer is known, before it is handed back (something happening meanwhile). */
+  beforeAnswer: (() => Promise<void>) | undefined;
   async requestPmhIds(batch: {
     idempotencyKey: string;
     items: readonly NumberingRequestItem[];
@@ -28,6 +32,9 @@ class Flaky implements NumberingPort {
       throw new NumberingUnavailableError('server down');
     }
     const answer = await (this.inner as NumberingPort).requestPmhIds(batch);
+    const meanwhile = this.beforeAnswer;
+    this.beforeAnswer = undefined;
+    await meanwhile?.();
     if (this.loseAnswers > 0) {
       this.loseAnswers -= 1;
       throw new NumberingUnavailableError('answer lost on the way back');
@@ -123,6 +130,79 @@ describe('PMH-ID numbering', () => {
     const fixed = await subject(t.token, id);
     expect(fixed.numbering.status).toBe('numbered');
     expect(fixed.viewingSuspended).toBe(false);
+  });
+
+  it('does not record an answer for a subject registered again while it was on its way; the next batch numbers it', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [id] = await register(t.token, [
+      { ...r, basicFiveInfo: { ...r.basicFiveInfo, dateOfBirth: '1970-01-01' } },
+    ]);
+    // The insurer answers "cross-check failed" for the old birth date; the corrected record
+    // arrives before that answer does.
+    flaky.beforeAnswer = async () => {
+      await register(t.token, [r]);
+    };
+    expect(await h.system.numbering.processNext()).toBe(true);
+    const between = await subject(t.token, id);
+    expect(between.numbering.status, 'the stale answer is not recorded').toBe('pending');
+    expect(between.viewingSuspended).toBe(false);
+
+    await drainNumbering(h.system);
+    const s = await subject(t.token, id);
+    expect(s.numbering.status).toBe('numbered');
+    expect(s.viewingSuspended).toBe(false);
+    const entries = await queryRows<{ action: string }>(
+      h.database.db,
+      sql`select action from audit.entries where tenant_code = ${t.municipalityCode}
+           and subject_ref = ${id} and action in ('subject.numbered', 'subject.cross-check-failed') order by seq`,
+    );
+    expect(
+      entries.map((e) => e.action),
+      'one numbering outcome audited',
+    ).toEqual(['subject.numbered']);
+    expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toMatchObject({ ok: true });
+  });
+
+  it('publishes in the read model an entitlement changed while the answer was on its way, as changed', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [id] = await register(t.token, [r]);
+    const view = (await (await h.request(`/api/v1/subjects/${id}`, { token: t.token })).json()) as {
+      entitlements: { entitlementId: string }[];
+    };
+    const entitlementId = view.entitlements[0]?.entitlementId;
+    flaky.beforeAnswer = async () => {
+      const res = await h.request(`/api/v1/subjects/${id}/entitlements/${entitlementId}/expire`, {
+        method: 'POST',
+        token: t.token,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ forcedExpiryDate: '2025-09-30' }),
+      });
+      expect(res.status).toBe(200);
+    };
+    await drainNumbering(h.system);
+    expect((await subject(t.token, id)).numbering.status).toBe('numbered');
+    const rows = await queryRows<{
+      entitlement_id: string;
+      sealed: string;
+      forced_expiry_date: string | null;
+    }>(
+      h.database.db,
+      sql`select entitlement_id, encode(sealed, 'base64') as sealed, forced_expiry_date::text as forced_expiry_date
+            from hub.entitlement_index where subject_id = ${id}`,
+    );
+    expect(rows.map((row) => row.entitlement_id)).toEqual([entitlementId]);
+    expect(rows[0]?.forced_expiry_date).toBe('2025-09-30');
+    const { dataKey } = await h.system.keyRing.forScope(READ_MODEL_SCOPE);
+    const face = openJson<{ forcedExpiryDate?: string }>(
+      dataKey,
+      Buffer.from(rows[0]?.sealed ?? '', 'base64'),
+      faceContext(entitlementId ?? ''),
+    );
+    expect(face.forcedExpiryDate, 'the face shows the entitlement as it is now').toBe('2025-09-30');
   });
 
   it('reports a person the insurer does not hold as not-found', async () => {
