@@ -21,7 +21,7 @@ export interface RecordParts {
 }
 
 /** Splits a record into its subject part and its entitlement part. */
-export function splitRecord(r: UpsertRecord): RecordParts {
+function splitRecord(r: UpsertRecord): RecordParts {
   const {
     modificationSeg: _seg,
     myNumber,
@@ -57,8 +57,8 @@ export interface PreparedRecord {
 }
 
 /**
- * Prepares records of one tenant (pure CPU: HMAC, JSON, AES-GCM). Runs on the caller's thread
- * or in a worker thread (prepare.worker.ts).
+ * Prepares records of one tenant (pure CPU: HMAC, JSON, AES-GCM), before the hub's
+ * transaction.
  *
  * @example
  * const prepared = prepareRecords('130001', keys, records);

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { z } from '@hono/zod-openapi';
 import { and, eq, inArray } from 'drizzle-orm';
 import {
@@ -116,15 +117,7 @@ function entitlementKey(subjectId: string, typeId: string, subKey: string): stri
  * const results = await hub.submit(caller, { records });
  */
 export class PmhService implements PmhPort {
-  readonly #turns = new Map<string, Promise<void>>();
-
-  constructor(
-    private readonly deps: {
-      db: Db;
-      keyRing: KeyRing;
-      clock: () => Date;
-    },
-  ) {}
+  constructor(private readonly deps: { db: Db; keyRing: KeyRing; clock: () => Date }) {}
 
   async #withRepo<T>(caller: HubCaller, fn: (repo: SubjectRepository, tx: Db) => Promise<T>): Promise<T> {
     const keys = await this.deps.keyRing.forScope(caller.tenantCode);
@@ -151,62 +144,38 @@ export class PmhService implements PmhPort {
 
   /**
    * Registers, updates or deletes entitlements (seed ㉖); all records commit together or not at
-   * all. Submissions of one tenant apply in the order they were called: a caller may send the
-   * next batch before the previous one has answered, and its records are prepared meanwhile.
+   * all. The records are prepared (digests, envelopes) before the transaction, so the tenant's
+   * audit lock is held only for the database work.
    */
   async submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]> {
-    const { turn, done } = this.#nextTurn(caller.tenantCode);
-    try {
-      const keys = await this.deps.keyRing.forScope(caller.tenantCode);
-      const prepared: PreparedRecord[] = [];
-      const records = submission.records;
-      for (let from = 0; from < records.length; from += PREPARE_SLICE) {
-        // Slices, so the submission before this one gets its database answers meanwhile.
-        if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-        prepared.push(...prepareRecords(caller.tenantCode, keys, records.slice(from, from + PREPARE_SLICE)));
-      }
-      await turn;
-      return await this.#withRepo(caller, async (repo, tx) => {
-        const key = submission.idempotencyKey;
-        if (key) {
-          const [done] = await tx
-            .select()
-            .from(submissions)
-            .where(and(eq(submissions.tenantCode, caller.tenantCode), eq(submissions.idempotencyKey, key)));
-          if (done) return JSON.parse(done.results) as RecordResult[];
-        }
-        const results = await this.#apply(caller, repo, tx, submission, prepared);
-        if (key) {
-          await tx.insert(submissions).values({
-            tenantCode: caller.tenantCode,
-            idempotencyKey: key,
-            results: JSON.stringify(results),
-            recordCount: results.length,
-          });
-        }
-        return results;
-      });
-    } finally {
-      done();
+    const keys = await this.deps.keyRing.forScope(caller.tenantCode);
+    const prepared: PreparedRecord[] = [];
+    const records = submission.records;
+    for (let from = 0; from < records.length; from += PREPARE_SLICE) {
+      // In slices, so that other work (another tenant's transaction) gets its answers meanwhile.
+      if (from > 0) await setImmediate();
+      prepared.push(...prepareRecords(caller.tenantCode, keys, records.slice(from, from + PREPARE_SLICE)));
     }
-  }
-
-  /** A place in the tenant's queue of submissions: `turn` settles when the one before is done. */
-  #nextTurn(tenantCode: string): { turn: Promise<void>; done: () => void } {
-    const previous = this.#turns.get(tenantCode) ?? Promise.resolve();
-    let release: () => void = () => {};
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
+    return this.#withRepo(caller, async (repo, tx) => {
+      const key = submission.idempotencyKey;
+      if (key) {
+        const [done] = await tx
+          .select()
+          .from(submissions)
+          .where(and(eq(submissions.tenantCode, caller.tenantCode), eq(submissions.idempotencyKey, key)));
+        if (done) return JSON.parse(done.results) as RecordResult[];
+      }
+      const results = await this.#apply(caller, repo, tx, submission, prepared);
+      if (key) {
+        await tx.insert(submissions).values({
+          tenantCode: caller.tenantCode,
+          idempotencyKey: key,
+          results: JSON.stringify(results),
+          recordCount: results.length,
+        });
+      }
+      return results;
     });
-    const tail = previous.then(() => mine);
-    this.#turns.set(tenantCode, tail);
-    return {
-      turn: previous,
-      done: () => {
-        release();
-        if (this.#turns.get(tenantCode) === tail) this.#turns.delete(tenantCode);
-      },
-    };
   }
 
   async #apply(

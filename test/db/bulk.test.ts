@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { type SQLWrapper, sql } from 'drizzle-orm';
 import { customType, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,40 +31,38 @@ describe('inList', () => {
           const rows = keys.map((k, i) => ({ id: randomUUID(), code: `c'${i}"`, key: Buffer.from(k) }));
           await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
           const some = rows.filter((_, i) => i % 2 === 0);
-          const byKey = await db
-            .select({ id: probe.id })
-            .from(probe)
-            .where(
-              inList(
-                probe.key,
-                some.map((r) => r.key),
-                'bytea',
-              ),
-            );
-          const byId = await db
-            .select({ id: probe.id })
-            .from(probe)
-            .where(
-              inList(
-                probe.id,
-                some.map((r) => r.id),
-                'uuid',
-              ),
-            );
-          const byCode = await db
-            .select({ id: probe.id })
-            .from(probe)
-            .where(
-              inList(
-                probe.code,
-                some.map((r) => r.code),
-                'text',
-              ),
-            );
+          const ids = async (
+            column: SQLWrapper,
+            values: (string | Buffer)[],
+            type: 'uuid' | 'text' | 'bytea',
+          ) =>
+            (
+              await db
+                .select({ id: probe.id })
+                .from(probe)
+                .where(inList(column, values, type))
+            )
+              .map((r) => r.id)
+              .sort();
+          const byKey = await ids(
+            probe.key,
+            some.map((r) => r.key),
+            'bytea',
+          );
+          const byId = await ids(
+            probe.id,
+            some.map((r) => r.id),
+            'uuid',
+          );
+          const byCode = await ids(
+            probe.code,
+            some.map((r) => r.code),
+            'text',
+          );
           const want = some.map((r) => r.id).sort();
-          expect(byKey.map((r) => r.id).sort()).toEqual(want);
-          expect(byId.map((r) => r.id).sort()).toEqual(want);
-          expect(byCode.map((r) => r.id).sort()).toEqual(want);
+          expect(byKey).toEqual(want);
+          expect(byId).toEqual(want);
+          expect(byCode).toEqual(want);
         },
       ),
       { numRuns: 15 },

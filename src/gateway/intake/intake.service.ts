@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
@@ -37,12 +38,6 @@ const ROW_COLUMNS = {
 const HEADER_LIMIT = 64 * 1024;
 /** Rows parsed or validated between two turns of the event loop. */
 const YIELD_EVERY = 250;
-
-function noop(): void {}
-
-function yieldToIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * The outcome of one row of a linkage file. With a remote PMH, a valid row is `queued` until
@@ -476,22 +471,22 @@ export class IntakeService {
     let rowNo = 0;
     let batch: PendingRow[] = [];
     // A pipeline: while batch N+1 is parsed and validated on this thread, batch N is with the
-    // hub and batch N-1's row outcomes commit. Order is kept: the hub applies submissions in
-    // call order, and N's commit waits for N-1's.
+    // hub and batch N-1's row outcomes commit. Order is kept: N goes to the hub after N-1 has
+    // answered, and N's commit waits for N-1's.
     let committing: Promise<void> = Promise.resolve();
     let failure: unknown;
-    // Batches with the hub (settled or not), for back-pressure: one at a time (two, the next
-    // preparing while the previous writes, measured no faster and held ~50 MB more).
-    const withHub: Promise<void>[] = [];
+    // The batch with the hub, settled or not: one at a time (two, the next preparing while the
+    // previous writes, measured no faster and held ~50 MB more).
+    let withHub: Promise<unknown> = Promise.resolve();
     // Key digests of rows validated but not yet committed, per batch, for the duplicate check.
     const uncommitted = new Set<Set<string>>();
     const flush = async (rows: PendingRow[], h: LinkageHeader) => {
       const validated = await this.#validateBatch(file, keys.blindIndexKey, h, rows, uncommitted);
       uncommitted.add(validated.digests);
-      if (withHub.length >= 1) await withHub.shift();
+      await withHub;
       if (failure) throw failure;
       const submitted = this.#submitBatch(file, caller, validated);
-      withHub.push(submitted.then(noop, noop));
+      withHub = submitted.catch(() => undefined);
       committing = committing
         .then(async () => {
           const prepared = await submitted;
@@ -504,7 +499,7 @@ export class IntakeService {
         });
     };
     const settle = async () => {
-      await Promise.all(withHub);
+      await withHub;
       await committing;
       if (failure) throw failure;
     };
@@ -533,7 +528,7 @@ export class IntakeService {
       if (batch.length && header) await flush(batch, header);
     } finally {
       // Whatever ends the loop, nothing in flight is left behind unobserved.
-      await Promise.allSettled([...withHub, committing]);
+      await Promise.allSettled([withHub, committing]);
     }
     await settle();
     await this.deps.db
@@ -639,16 +634,6 @@ export class IntakeService {
     const { rows, first, last } = batch;
     const valid = rows.filter((r) => r.record);
     const outbox = this.deps.outbox?.store;
-    // The hub is called before anything here awaits: it takes submissions in call order.
-    const submitted: Promise<readonly { outcome: RowOutcome; subjectId: string | null }[]> = outbox
-      ? Promise.resolve(valid.map(() => ({ subjectId: null, outcome: 'queued' as const })))
-      : valid.length
-        ? this.deps.hub.submit(caller, {
-            idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
-            records: valid.map((r) => r.record as RegistrationRecord),
-            recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
-          })
-        : Promise.resolve([]);
     const sealed =
       outbox && valid.length
         ? await outbox.seal(
@@ -658,7 +643,15 @@ export class IntakeService {
             valid.map((r) => ({ index: r.rowNo, record: r.record as RegistrationRecord })),
           )
         : undefined;
-    const results = await submitted;
+    const results = outbox
+      ? valid.map((_, index) => ({ index, subjectId: null, outcome: 'queued' as const }))
+      : valid.length
+        ? await this.deps.hub.submit(caller, {
+            idempotencyKey: `linkage-file:${file.id}:${first}-${last}`,
+            records: valid.map((r) => r.record as RegistrationRecord),
+            recordRefs: valid.map((r) => rowRef(file.id, r.rowNo)),
+          })
+        : [];
     const outcomes = new Map<number, { outcome: RowOutcome; subjectId: string | null }>();
     valid.forEach((r, i) => {
       const res = results[i];

@@ -1,7 +1,35 @@
-import type { Worker } from 'node:worker_threads';
-import { startWorkerThread } from '../worker-thread.js';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { LookupJob, LookupJobOutcome } from './lookup-jobs.js';
 import type { LookupWorkerData, LookupWorkerResult } from './lookup-worker.js';
+
+/** tsx's ESM register API (its `import` export), found from this package wherever the process runs. */
+function tsxEsmApi(): string {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('tsx/package.json');
+  const exported = (
+    require('tsx/package.json') as { exports: Record<string, { import: { default: string } }> }
+  ).exports['./esm/api']?.import.default;
+  if (!exported) throw new Error('tsx does not export ./esm/api');
+  return pathToFileURL(path.join(path.dirname(manifest), exported)).href;
+}
+
+/**
+ * Starts the lookup worker: the compiled `.js` file next to this one when running from `dist/`,
+ * or the TypeScript source (loaded through tsx, resolved from this package, not from the
+ * current directory) when running under tsx or vitest.
+ */
+function startLookupWorker(workerData: LookupWorkerData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./lookup-worker.js', here), { workerData });
+  const entry = new URL('./lookup-worker.ts', here).href;
+  return new Worker(
+    `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
+    { eval: true, workerData },
+  );
+}
 
 interface Waiting {
   resolve: (o: LookupJobOutcome) => void;
@@ -50,7 +78,7 @@ export class LookupWorkerClient {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = startWorkerThread(import.meta.url, 'lookup-worker', { workerData: this.data });
+    const worker = startLookupWorker(this.data);
     worker.unref();
     worker.on('message', (msg: { done?: [number, LookupWorkerResult][] }) => {
       for (const [id, result] of msg.done ?? []) {
