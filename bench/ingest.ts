@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import postgres from 'postgres';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
-import { benchDatabases, freePort, stopChild, waitReady } from './support.js';
+import { benchDatabases, freePort, hostCpu, stopChild, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -98,11 +98,16 @@ try {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
   const cpuBefore = cpuSeconds();
+  const host0 = hostCpu();
+  const rssMb = () =>
+    Math.round(
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    );
+  const readyRss = rssMb();
   const rssTrace: string[] = [];
   const sampler = setInterval(() => {
     try {
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-      rssTrace.push(`${((performance.now() - t) / 1000).toFixed(1)}s:${Math.round(kb / 1024)}MB`);
+      rssTrace.push(`${((performance.now() - t) / 1000).toFixed(1)}s:${rssMb()}MB`);
     } catch {}
   }, 1000);
   t = performance.now();
@@ -132,16 +137,18 @@ try {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   const cpuUsed = cpuSeconds() - cpuBefore;
+  const host1 = hostCpu();
+  const hostCores = (host1.busy - host0.busy) / ((host1.total - host0.total) / cpus().length);
   await stopChild(child);
   console.log(`upload stored durably in ${storedSeconds.toFixed(2)} s`);
   console.log(
     `uploadLinkageFile: ${view.processedRows} rows (${JSON.stringify(view.counts)}) in ${ingestSeconds.toFixed(2)} s (${Math.round(rows / ingestSeconds)} rows/s)`,
   );
   console.log(
-    `ratio ingest ÷ COPY: ${(ingestSeconds / copySeconds).toFixed(1)}   peak RSS of the gateway: ${Math.round(peakKb / 1024)} MB`,
+    `ratio ingest ÷ COPY: ${(ingestSeconds / copySeconds).toFixed(1)}   peak RSS of the gateway: ${Math.round(peakKb / 1024)} MB (${readyRss} MB when ready)`,
   );
   console.log(
-    `gateway CPU: ${cpuUsed.toFixed(1)} s (${Math.round((cpuUsed / rows) * 1e6)} µs per row, ${Math.round((cpuUsed / ingestSeconds) * 100)} % of one core)`,
+    `gateway CPU: ${cpuUsed.toFixed(1)} s (${Math.round((cpuUsed / rows) * 1e6)} µs per row, ${Math.round((cpuUsed / ingestSeconds) * 100)} % of one core); host CPU busy: ${hostCores.toFixed(2)} of ${cpus().length} cores (all processes, PostgreSQL included)`,
   );
   console.log(
     `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,

@@ -20,19 +20,7 @@ import postgres from 'postgres';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
-import { benchDatabases, freePort, stopChild, waitReady } from './support.js';
-
-/** Busy and total jiffies of the whole host (all cores), from /proc/stat. */
-function hostCpu(): { busy: number; total: number } {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { busy: total - idle, total };
-}
+import { benchDatabases, freePort, hostCpu, stopChild, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {

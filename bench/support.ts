@@ -1,6 +1,7 @@
 /** What every benchmark needs: fresh databases on the throwaway server, free ports, child processes. */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { request } from 'undici';
@@ -34,6 +35,18 @@ export function benchDatabases(script: string) {
 }
 
 /** A port the OS just handed out as free. */
+/** Busy and total jiffies of the whole host (all cores), from /proc/stat. */
+export function hostCpu(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

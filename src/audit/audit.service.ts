@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
-import { bulkInsert, bulkInsertStatement } from '../db/bulk.js';
+import { bulkInsert, bulkInsertStatement, COPY_FROM_ROWS } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import type { AuditEntryInput } from './audit.actions.js';
 import { auditEntries, auditHeads } from './audit.tables.js';
@@ -107,14 +107,19 @@ export async function appendAudit(
       prev_hash: r.prevHash,
       hash: r.hash,
     }));
-  const last = Math.floor((rows.length - 1) / INSERT_CHUNK) * INSERT_CHUNK;
-  for (let i = 0; i < last; i += INSERT_CHUNK) await bulkInsert(tx, 'audit.entries', ENTRY_COLUMNS, chunk(i));
-  // The last chunk and the new head in one statement (a data-modifying CTE always runs).
-  await tx.execute(
-    sql`with appended as (${bulkInsertStatement('audit.entries', ENTRY_COLUMNS, chunk(last))})
-        update audit.heads set seq = ${seq}, hash = decode(${hash.toString('base64')}, 'base64')
-         where tenant_code = ${tenantCode}`,
-  );
+  const moveHead = sql`update audit.heads set seq = ${seq}, hash = decode(${hash.toString('base64')}, 'base64')
+                         where tenant_code = ${tenantCode}`;
+  if (rows.length < COPY_FROM_ROWS) {
+    // A few entries and the new head in one statement (a data-modifying CTE always runs).
+    await tx.execute(
+      sql`with appended as (${bulkInsertStatement('audit.entries', ENTRY_COLUMNS, chunk(0))}) ${moveHead}`,
+    );
+    return;
+  }
+  // Many: loaded by binary COPY (bulkInsert), then the head moves.
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+    await bulkInsert(tx, 'audit.entries', ENTRY_COLUMNS, chunk(i));
+  await tx.execute(moveHead);
 }
 
 /**

@@ -1,7 +1,7 @@
-import { and, eq, type SQL, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
-import { bulkInsertStatement, bulkUpdate, inList } from '../db/bulk.js';
+import { bulkInsert, bulkUpdate, inList } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlementContext, subjectContext } from './pmh.prepare.js';
 import { entitlements, subjects } from './pmh.tables.js';
@@ -33,6 +33,12 @@ const SUBJECT_COLUMNS = {
   is_not_disclosed: 'boolean',
   created_at: 'timestamptz',
   updated_at: 'timestamptz',
+} as const;
+const QUEUE_COLUMNS = {
+  subject_id: 'uuid',
+  tenant_code: 'text',
+  next_attempt_at: 'timestamptz',
+  enqueued_at: 'timestamptz',
 } as const;
 const SUBJECT_CHANGE_COLUMNS = {
   id: 'uuid',
@@ -184,9 +190,9 @@ export class SubjectRepository {
   }
 
   /**
-   * Writes a batch's new subjects and entitlements and queues subjects for numbering, in one
-   * statement (one round trip; the foreign keys are checked at its end). New subjects start
-   * `pending`; only subjects that already existed are set back to `pending` here.
+   * Writes a batch's new subjects and entitlements (binary COPY for more than a few) and queues
+   * subjects for numbering. New subjects start `pending`; only subjects that already existed
+   * are set back to `pending` here.
    */
   async insertAndEnqueue(input: {
     subjects: SubjectInsert[];
@@ -197,46 +203,46 @@ export class SubjectRepository {
     reNumbered: readonly string[];
     now: Date;
   }): Promise<void> {
-    const parts: SQL[] = [];
-    if (input.subjects.length) {
-      parts.push(
-        bulkInsertStatement(
-          'hub.subjects',
-          SUBJECT_COLUMNS,
-          input.subjects.map((r) => ({ ...r, tenant_code: this.tenantCode, business_id: this.businessId })),
-        ),
-      );
-    }
-    if (input.entitlements.length) {
-      parts.push(
-        bulkInsertStatement(
-          'hub.entitlements',
-          ENTITLEMENT_COLUMNS,
-          input.entitlements.map((r) => ({ ...r, tenant_code: this.tenantCode })),
-        ),
-      );
-    }
-    if (input.toNumber.length) {
-      const now = input.now.toISOString();
-      parts.push(
-        sql`insert into hub.numbering_queue (subject_id, tenant_code, next_attempt_at, enqueued_at)
-            select v::uuid, ${this.tenantCode}::text, ${now}::timestamptz, ${now}::timestamptz
-              from jsonb_array_elements_text(${JSON.stringify(input.toNumber)}::jsonb) as t(v)
-            on conflict (subject_id) do update set batch_id = null, attempts = 0,
-              next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null`,
-      );
-    }
-    if (input.reNumbered.length) {
-      parts.push(
-        sql`update hub.subjects set numbering_status = 'pending' where tenant_code = ${this.tenantCode} and ${inList(sql`id`, [...input.reNumbered], 'uuid')}`,
-      );
-    }
-    if (parts.length === 0) return;
-    const ctes = sql.join(
-      parts.map((p, i) => sql`${sql.raw(`w${i}`)} as (${p})`),
-      sql`, `,
+    const { tenantCode, businessId } = this;
+    await bulkInsert(
+      this.db,
+      'hub.subjects',
+      SUBJECT_COLUMNS,
+      input.subjects.map((r) => ({ ...r, tenant_code: tenantCode, business_id: businessId })),
     );
-    await this.db.execute(sql`with ${ctes} select 1`);
+    await bulkInsert(
+      this.db,
+      'hub.entitlements',
+      ENTITLEMENT_COLUMNS,
+      input.entitlements.map((r) => ({ ...r, tenant_code: tenantCode })),
+    );
+    const existed = new Set(input.reNumbered);
+    await bulkInsert(
+      this.db,
+      'hub.numbering_queue',
+      QUEUE_COLUMNS,
+      input.toNumber
+        .filter((id) => !existed.has(id))
+        .map((id) => ({
+          subject_id: id,
+          tenant_code: tenantCode,
+          next_attempt_at: input.now,
+          enqueued_at: input.now,
+        })),
+    );
+    if (input.reNumbered.length === 0) return;
+    // Subjects that existed: queued again (or anew) and set back to pending, in one statement.
+    const now = input.now.toISOString();
+    await this.db.execute(
+      sql`with queued as (
+            insert into hub.numbering_queue (subject_id, tenant_code, next_attempt_at, enqueued_at)
+            select v::uuid, ${tenantCode}::text, ${now}::timestamptz, ${now}::timestamptz
+              from jsonb_array_elements_text(${JSON.stringify(input.reNumbered)}::jsonb) as t(v)
+            on conflict (subject_id) do update set batch_id = null, attempts = 0,
+              next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null)
+          update hub.subjects set numbering_status = 'pending'
+           where tenant_code = ${tenantCode} and ${inList(sql`id`, [...input.reNumbered], 'uuid')}`,
+    );
   }
 
   async updateSubjects(rows: SubjectChange[]): Promise<void> {
