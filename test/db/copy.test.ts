@@ -33,20 +33,19 @@ interface Probe {
   at: Date | null;
 }
 
-const nul = /\u0000/g;
 const probe = fc.record<Probe>({
   id: fc.uuid().map(() => randomUUID()),
   parent: fc.constant(null),
-  t: fc.option(fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => s.replace(nul, ''))),
-  v: fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((s) => s.replace(nul, ''))),
+  t: fc.option(fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => s.replaceAll('\u0000', ''))),
+  v: fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((s) => s.replaceAll('\u0000', ''))),
   b: fc.option(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a))),
   i: fc.option(fc.integer()),
   n: fc.option(fc.maxSafeInteger()),
   f: fc.option(fc.boolean()),
   d: fc.option(
-    fc.date({ min: new Date('1900-01-01'), max: new Date('2199-12-31'), noInvalidDate: true }).map((x) =>
-      x.toISOString().slice(0, 10),
-    ),
+    fc
+      .date({ min: new Date('1900-01-01'), max: new Date('2199-12-31'), noInvalidDate: true })
+      .map((x) => x.toISOString().slice(0, 10)),
   ),
   at: fc.option(fc.date({ min: new Date('1900-01-01'), max: new Date('2199-12-31'), noInvalidDate: true })),
 });
