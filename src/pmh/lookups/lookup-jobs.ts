@@ -1,6 +1,6 @@
 import { type Actor, AUDIT_ACTIONS } from '../../audit/index.js';
 import { openJson } from '../../crypto/index.js';
-import type { FoundRow, LookupItem } from './lookup-committer.js';
+import { FOUND, FOUND_PMH_ID, type FoundRow, type LookupItem } from './lookup-committer.js';
 import type { LookupEntitlement } from './lookups.schemas.js';
 import { type EntitlementFace, faceContext } from './read-model.js';
 
@@ -53,44 +53,38 @@ export function openFaces(
 
 /**
  * The committer's item for a job: the entitlements opened with the read model's data key, and
- * the audit entry recording who asked, for whom, what was returned and the request id.
+ * the audit entry recording who asked, for whom, what was returned (how many entitlements, filled
+ * in by the batch statement from what it read) and the request id.
  */
 export function lookupItem(job: LookupJob, dataKey: Buffer): LookupItem<LookupEntitlement[]> {
   switch (job.kind) {
     case 'refused':
       return {
-        answer: () => ({
-          value: [],
-          entry: {
-            actor: job.actor,
-            action: AUDIT_ACTIONS.linkageKeyRefused,
-            requestId: job.requestId,
-            detail: { reason: job.reason, institutionCode: job.institutionCode },
-          },
-        }),
+        entry: {
+          actor: job.actor,
+          action: AUDIT_ACTIONS.linkageKeyRefused,
+          requestId: job.requestId,
+          detail: { reason: job.reason, institutionCode: job.institutionCode },
+        },
+        answer: () => [],
       };
     case 'clinic':
       return {
         who: { pmhId: job.pmhId },
         dateOfCare: job.dateOfCare,
         jti: { jti: job.jti, expiresAt: new Date(job.expiresAt) },
-        answer: (found) => {
-          const entitlements = openFaces(dataKey, found.rows, job.dateOfCare, job.institutionCode);
-          return {
-            value: entitlements,
-            entry: {
-              actor: job.actor,
-              action: AUDIT_ACTIONS.clinicLookup,
-              subjectRef: job.pmhId,
-              requestId: job.requestId,
-              detail: {
-                institutionCode: job.institutionCode,
-                dateOfCare: job.dateOfCare,
-                returned: entitlements.length,
-              },
-            },
-          };
+        entry: {
+          actor: job.actor,
+          action: AUDIT_ACTIONS.clinicLookup,
+          subjectRef: job.pmhId,
+          requestId: job.requestId,
+          detail: {
+            institutionCode: job.institutionCode,
+            dateOfCare: job.dateOfCare,
+            returned: FOUND.returned,
+          },
         },
+        answer: (found) => openFaces(dataKey, found.rows, job.dateOfCare, job.institutionCode),
         replayed: {
           actor: job.actor,
           action: AUDIT_ACTIONS.linkageKeyReplayed,
@@ -103,23 +97,14 @@ export function lookupItem(job: LookupJob, dataKey: Buffer): LookupItem<LookupEn
       return {
         who: { pseudonym: job.pseudonym },
         dateOfCare: job.dateOfCare,
-        answer: (found) => {
-          const entitlements = openFaces(dataKey, found.rows, job.dateOfCare);
-          return {
-            value: entitlements,
-            entry: {
-              actor: job.actor,
-              action: AUDIT_ACTIONS.portalLookup,
-              subjectRef: found.pmhId,
-              requestId: job.requestId,
-              detail: {
-                dateOfCare: job.dateOfCare,
-                returned: entitlements.length,
-                known: found.pmhId !== null,
-              },
-            },
-          };
+        entry: {
+          actor: job.actor,
+          action: AUDIT_ACTIONS.portalLookup,
+          subjectRef: FOUND_PMH_ID,
+          requestId: job.requestId,
+          detail: { dateOfCare: job.dateOfCare, returned: FOUND.returned, known: FOUND.known },
         },
+        answer: (found) => openFaces(dataKey, found.rows, job.dateOfCare),
       };
   }
 }
