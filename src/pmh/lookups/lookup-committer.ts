@@ -127,7 +127,8 @@ const DEFAULT_MAX_IN_FLIGHT = 2;
  * Overlap: at most `maxInFlight` (2) batches at once, so the next batch's statement reads and
  * marks its nonces while the previous one appends and commits; the chain's lock orders their
  * appends. Deadlock-free: nonces are inserted in sorted order, and all of a batch's nonces before
- * the chain's lock. Batches are taken whole from the queue up to `maxBatch` (500), never held back
+ * the chain's lock (the statement's main query reads every lookup's `fresh`, which runs the nonce
+ * insert to its end; the chain's CTEs run only after the main query). Batches are taken whole from the queue up to `maxBatch` (500), never held back
  * to grow.
  *
  * @example
