@@ -145,53 +145,66 @@ export async function ensureAuditChain(db: Db, tenantCode: string): Promise<void
  * await tx.execute(appendAuditStatement('lookups', entries, new Date()));
  */
 export function appendAuditStatement(tenantCode: string, entries: readonly AuditEntryInput[], at: Date): SQL {
-  const iso = at.toISOString();
-  // JSON.stringify([tenantCode, seq, ...rest]) === pre + String(seq) + post (entryHash's input).
-  const pre = `${JSON.stringify([tenantCode]).slice(0, -1)},`;
-  const rows = entries.map((input, i) => {
-    const detail = input.detail ? JSON.stringify(input.detail) : null;
-    const rest = [
-      iso,
-      input.actor.kind,
-      input.actor.id,
-      input.action,
-      input.subjectRef ?? null,
-      input.requestId ?? null,
-      detail,
-    ];
-    return {
-      n: i + 1,
-      post: `,${JSON.stringify(rest).slice(1)}`,
-      actor_kind: input.actor.kind,
-      actor_id: input.actor.id,
-      action: input.action,
-      subject_ref: input.subjectRef ?? null,
-      request_id: input.requestId ?? null,
-      detail,
-    };
-  });
+  const rows = entries.map((input, i) => ({
+    n: i + 1,
+    actor_kind: input.actor.kind,
+    actor_id: input.actor.id,
+    action: input.action,
+    subject_ref: input.subjectRef ?? null,
+    request_id: input.requestId ?? null,
+    detail: input.detail ? JSON.stringify(input.detail) : null,
+  }));
   return sql`with recursive
-    head as (select seq, hash from audit.heads where tenant_code = ${tenantCode} for update),
     e as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as x(n int, post text, actor_kind text, actor_id text, action text, subject_ref text, request_id text, detail text)
+        as x(n int, actor_kind text, actor_id text, action text, subject_ref text, request_id text, detail text)
     ),
+    ${auditAppendCtes(tenantCode, sql`e`, at)}
+    select count(*)::int as appended from moved`;
+}
+
+/**
+ * The CTEs of a `with recursive` statement that append entries to a chain whose head exists
+ * ({@link ensureAuditChain}), for a caller that computes its entries in the same statement:
+ * `entries` names a relation of `n` (1, 2, … in chain order), `actor_kind`, `actor_id`,
+ * `action`, `subject_ref`, `request_id`, `detail` (text). They lock the head (`for update`),
+ * hash each entry over the previous hash and the JSON text {@link verifyAuditChain} checks
+ * (built with `to_json`, whose escaping is JSON.stringify's), insert the entries and move the
+ * head (`moved`); an empty `entries` appends nothing. Defines `head`, `chain`, `appended` and
+ * `moved`.
+ *
+ * @example
+ * sql`with recursive e as (…), ${auditAppendCtes('lookups', sql`e`, new Date())} select …`
+ */
+export function auditAppendCtes(tenantCode: string, entries: SQL, at: Date): SQL {
+  const iso = at.toISOString();
+  // JSON.stringify([tenantCode, seq, iso, actorKind, actorId, action, subjectRef, requestId, detail])
+  // === pre || seq || the rest (entryHash's input).
+  const pre = `${JSON.stringify([tenantCode]).slice(0, -1)},`;
+  const j = (column: string) => sql.raw(`coalesce(to_json(e.${column})::text, 'null')`);
+  return sql`head as (select seq, hash from audit.heads where tenant_code = ${tenantCode} for update),
     chain as (
       select 0 as n, h.seq, h.hash, null::bytea as prev from (select 1) one left join head h on true
       union all
       select c.n + 1, c.seq + 1,
-             sha256(c.hash || convert_to(${pre}::text || (c.seq + 1)::text || e.post, 'UTF8')), c.hash
-      from chain c join e on e.n = c.n + 1
+             sha256(c.hash || convert_to(${pre}::text || (c.seq + 1)::text || ',' || ${JSON.stringify(iso)}::text
+               || ',' || ${j('actor_kind')} || ',' || ${j('actor_id')} || ',' || ${j('action')}
+               || ',' || ${j('subject_ref')} || ',' || ${j('request_id')} || ',' || ${j('detail')} || ']', 'UTF8')),
+             c.hash
+      from chain c join ${entries} e on e.n = c.n + 1
     ),
     appended as (
       insert into audit.entries (tenant_code, seq, at, actor_kind, actor_id, action, subject_ref, request_id, detail, prev_hash, hash)
       select ${tenantCode}, c.seq, ${iso}::timestamptz, e.actor_kind, e.actor_id, e.action, e.subject_ref,
              e.request_id, e.detail, c.prev, c.hash
-      from chain c join e on e.n = c.n
-    )
-    update audit.heads h set seq = l.seq, hash = l.hash
-    from (select seq, hash from chain order by n desc limit 1) l
-    where h.tenant_code = ${tenantCode}`;
+      from chain c join ${entries} e on e.n = c.n
+    ),
+    moved as (
+      update audit.heads h set seq = l.seq, hash = l.hash
+      from (select seq, hash from chain where n > 0 order by n desc limit 1) l
+      where h.tenant_code = ${tenantCode}
+      returning 1
+    )`;
 }
 
 /** The verdict of {@link verifyAuditChain}. */

@@ -3,6 +3,7 @@ export {
   type AuditVerification,
   appendAudit,
   appendAuditStatement,
+  auditAppendCtes,
   ensureAuditChain,
   lockAuditChain,
   verifyAuditChain,

@@ -96,7 +96,9 @@ export async function clientExists(db: Db, token: string): Promise<boolean> {
 /**
  * Authenticates bearer tokens with a short-lived cache of known clients, so a busy lookup
  * path does not query the client table on every request. Unknown tokens are never cached.
- * A revoked client keeps working for at most `ttlMs` (default 30 s).
+ * A revoked client keeps working for at most `ttlMs` (default 30 s). The cache is keyed by the
+ * token itself (no SHA-256 per request); it holds at most `maxEntries` tokens of known clients
+ * (the oldest goes first), for `ttlMs` each, in this process's memory only.
  *
  * @example
  * const auth = createAuthenticator(db);
@@ -111,14 +113,15 @@ export function createAuthenticator(
   const now = options.now ?? Date.now;
   const cache = new Map<string, { principal: Principal; until: number }>();
   return async (token) => {
-    const key = hashToken(token).toString('base64');
-    const hit = cache.get(key);
-    if (hit && hit.until > now()) return hit.principal;
-    cache.delete(key);
+    const hit = cache.get(token);
+    if (hit) {
+      if (hit.until > now()) return hit.principal;
+      cache.delete(token);
+    }
     const principal = await authenticate(db, token);
     if (principal) {
       if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-      cache.set(key, { principal, until: now() + ttl });
+      cache.set(token, { principal, until: now() + ttl });
     }
     return principal;
   };

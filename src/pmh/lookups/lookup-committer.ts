@@ -1,7 +1,7 @@
 import type { SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
-import { type AuditEntryInput, appendAuditStatement, ensureAuditChain } from '../../audit/index.js';
+import { type AuditEntryInput, auditAppendCtes, ensureAuditChain } from '../../audit/index.js';
 import { type Db, queryRows, sql } from '../../db/client.js';
 
 /** The audit chain of clinic and portal lookups (they span tenants, so they have their own). */
@@ -19,20 +19,43 @@ export interface Found {
   rows: FoundRow[];
 }
 
+/**
+ * Values of a lookup's audit entry that the batch statement fills in from what it found: use
+ * them as whole values in the entry's `detail`.
+ */
+export const FOUND = {
+  /** The number of read-model rows found: the entitlements the answer holds. */
+  returned: '\u0001returned',
+  /** Whether the lookup's person is known (a pseudonym may be unknown). */
+  known: '\u0001known',
+} as const;
+
+/** As an entry's `subjectRef`: the PMH-ID the lookup found (a pseudonym's person; null if unknown). */
+export const FOUND_PMH_ID: unique symbol = Symbol('the PMH-ID found');
+
+/** The audit entry of a lookup, with {@link FOUND} values and {@link FOUND_PMH_ID} filled in by the statement. */
+export type LookupEntry = Omit<AuditEntryInput, 'subjectRef'> & {
+  subjectRef?: string | null | typeof FOUND_PMH_ID;
+};
+
 /** One lookup handed to {@link LookupCommitter.commit}. */
 export interface LookupItem<T> {
   /** Whose entitlements to read: a PMH-ID, or a portal pseudonym resolved in the same query; none reads nothing. */
   who?: { pmhId: string } | { pseudonym: string };
   /** The date the entitlements must be valid on (YYYY-MM-DD). */
   dateOfCare?: string;
-  /** A linkage key's nonce: recorded as used in the same transaction; a used one is `replayed`. */
+  /** A linkage key's nonce: recorded as used in the same statement; a used one is `replayed`. */
   jti?: { jti: string; expiresAt: Date };
   /**
-   * Builds the answer and its audit entry from what was found. Runs inside the batch, before the
-   * audit entries are written, so the entry records exactly what the answer holds; a throw fails
-   * this lookup only (no entry, no answer).
+   * The lookup's audit entry, appended by the batch's statement with what that statement found
+   * ({@link FOUND}, {@link FOUND_PMH_ID}), so it records what the answer holds.
    */
-  answer(found: Found): { value: T; entry: AuditEntryInput };
+  entry: LookupEntry;
+  /**
+   * Builds the answer from what was found, once the batch has committed. A throw fails this
+   * lookup only (its entry stays: it records what the hub read to answer).
+   */
+  answer(found: Found): T;
   /** The audit entry when the nonce was already used (nothing is read then). */
   replayed?: AuditEntryInput;
 }
@@ -46,7 +69,21 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** Per lookup of a batch, as the statement takes it (`i` = its place in the batch). */
+/** An audit entry's columns as the statement takes them. */
+interface EntryColumns {
+  actor_kind: string;
+  actor_id: string;
+  action: string;
+  subject_ref: string | null;
+  subject_found: boolean;
+  request_id: string | null;
+  detail: string | null;
+}
+
+/**
+ * Per lookup of a batch, as the statement takes it (`i` = its place in the batch): what to read,
+ * its entry when fresh (`e`), and its entry when its nonce was used already (`r`, or none).
+ */
 interface Asked {
   i: number;
   pmh_id: string | null;
@@ -54,6 +91,8 @@ interface Asked {
   jti: string | null;
   expires_at: string | null;
   d: string | null;
+  e: EntryColumns | null;
+  r: EntryColumns | null;
 }
 
 interface Row {
@@ -64,41 +103,40 @@ interface Row {
   sealed: Uint8Array | null;
 }
 
+type Outcome = LookupOutcome<unknown> | { error: unknown };
+
 const DEFAULT_MAX_BATCH = 500;
 const DEFAULT_MAX_IN_FLIGHT = 2;
 
 /**
- * Group commit for lookups (seed ㉘ ㉙). Lookups queue up; each batch is one transaction:
- * one statement records the linkage keys' nonces as used, resolves portal pseudonyms and
- * reads every lookup's valid entitlements; the answers and their audit entries are built
- * from what it read; the entries are appended to the lookups' chain; COMMIT. A lookup's
- * answer is released only after that commit returns (PostgreSQL with fsync: durable), so no
- * audit entry can be lost once an answer is out; a crash before it loses the answer with the
- * entry. A nonce already used (or twice in one batch) comes back `replayed`, is audited as
- * such, and reads nothing.
+ * Group commit for lookups (seed ㉘ ㉙). Lookups queue up; each batch is one statement, which
+ * is its own transaction: it records the linkage keys' nonces as used, resolves portal
+ * pseudonyms, reads every lookup's valid entitlements, and appends each lookup's audit entry to
+ * the lookups' chain — built in the statement from what it read (how many entitlements, whose)
+ * — so that no round trip separates the read from the append. The answers are built from what
+ * it read and released only after it committed (PostgreSQL with fsync: durable), so no audit
+ * entry can be lost once an answer is out; a crash before it loses the answer with the entry.
+ * A nonce already used (or twice in one batch) comes back `replayed`, is audited as such, and
+ * reads nothing.
  *
- * Why the reads are batched too: on two cores the gateway spent most of a lookup's CPU on
- * talking to PostgreSQL (a socket write that wakes a backend per statement, and parsing the
- * reply), not on the lookup; one statement for a batch costs about what one lookup's did.
+ * One round trip per batch: on postgres.js (`sql`) the statement is prepared, so it goes out as
+ * Bind, Execute and Sync in one socket write; PostgreSQL commits it at Sync and postgres.js
+ * resolves it only at ReadyForQuery, after the commit. The chain is locked only while
+ * PostgreSQL runs the statement and commits it.
  *
- * Overlap: at most `maxInFlight` (2) batches at once, and a new one starts only when the
- * previous one has finished its read — so it gathers what arrived meanwhile, and its read
- * overlaps the previous batch's audit append. The append is one statement that locks the
- * chain's head, hashes and inserts the entries and moves the head (appendAuditStatement), so
- * the chain is locked only while PostgreSQL runs it and the COMMIT. On postgres.js (`sql`)
- * each batch is two pipelined round trips: BEGIN + the batch statement, then the append +
- * COMMIT. Deadlock-free: nonces are inserted in sorted order, and all of a batch's nonces
- * before the chain's lock. Batches are taken whole from the queue up to `maxBatch` (500),
- * never held back to grow.
+ * Overlap: at most `maxInFlight` (2) batches at once, so the next batch's statement reads and
+ * marks its nonces while the previous one appends and commits; the chain's lock orders their
+ * appends. Deadlock-free: nonces are inserted in sorted order, and all of a batch's nonces before
+ * the chain's lock (the statement's main query reads every lookup's `fresh`, which runs the nonce
+ * insert to its end; the chain's CTEs run only after the main query). Batches are taken whole from the queue up to `maxBatch` (500), never held back
+ * to grow.
  *
  * @example
- * const outcome = await committer.commit({ who: { pmhId }, dateOfCare, jti, answer: (found) => ... });
+ * const outcome = await committer.commit({ who: { pmhId }, dateOfCare, jti, entry, answer: (found) => ... });
  */
 export class LookupCommitter {
   #queue: Pending[] = [];
   #inFlight = 0;
-  /** A batch is between its start and the end of its read: the next one waits, gathering lookups. */
-  #reading = false;
   #scheduled = false;
 
   #chain: Promise<void> | undefined;
@@ -110,9 +148,8 @@ export class LookupCommitter {
       maxBatch?: number;
       maxInFlight?: number;
       /**
-       * The postgres.js client under `db`, if any: each batch then runs on a reserved connection
-       * with its statements pipelined — BEGIN with the batch statement, the audit append with
-       * COMMIT — two round trips instead of a transaction's five.
+       * The postgres.js client under `db`, if any: each batch's statement then runs prepared, in
+       * one round trip (through drizzle it would be described first, in another).
        */
       sql?: postgres.Sql;
     },
@@ -128,7 +165,7 @@ export class LookupCommitter {
 
   /** Starts a batch on the next turn of the event loop, if another may run (the lookups of this turn join it). */
   #schedule(): void {
-    if (this.#scheduled || this.#reading || this.#queue.length === 0) return;
+    if (this.#scheduled || this.#queue.length === 0) return;
     if (this.#inFlight >= (this.deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) return;
     this.#scheduled = true;
     setImmediate(() => {
@@ -141,142 +178,91 @@ export class LookupCommitter {
     const batch = this.#queue.splice(0, this.deps.maxBatch ?? DEFAULT_MAX_BATCH);
     if (batch.length === 0) return;
     this.#inFlight++;
-    this.#reading = true;
-    let reading = true;
-    const readDone = () => {
-      if (!reading) return;
-      reading = false;
-      this.#reading = false;
-      this.#schedule();
-    };
+    let outcomes: Outcome[];
     try {
-      const outcomes = await this.#write(batch, readDone);
-      batch.forEach((p, i) => {
-        const o = outcomes[i];
-        if (o && 'error' in o) p.reject(o.error);
-        else p.resolve(o ?? { ok: false, reason: 'replayed' });
-      });
-    } catch (err) {
-      for (const p of batch) p.reject(err);
+      outcomes = await this.#write(batch);
+    } catch (error) {
+      outcomes = batch.map(() => ({ error }));
     } finally {
       this.#inFlight--;
-      readDone();
       this.#schedule();
     }
+    batch.forEach((p, i) => {
+      const o = outcomes[i] ?? { error: new Error('no outcome') };
+      if ('error' in o) p.reject(o.error);
+      else p.resolve(o);
+    });
   }
 
-  async #write(
-    batch: Pending[],
-    readDone: () => void,
-  ): Promise<(LookupOutcome<unknown> | { error: unknown })[]> {
+  async #write(batch: Pending[]): Promise<Outcome[]> {
     // A nonce twice in one batch: the first use stands, the others are replays (never read).
     const seen = new Set<string>();
-    const asked: Asked[] = [];
-    const duplicate = batch.map(({ item }, i) => {
+    const duplicate: boolean[] = [];
+    const asked = batch.map(({ item }, i): Asked => {
       const jti = item.jti?.jti;
-      if (jti !== undefined) {
-        if (seen.has(jti)) return true;
-        seen.add(jti);
-      }
-      if (item.who || item.jti) {
-        asked.push({
-          i,
-          pmh_id: item.who && 'pmhId' in item.who ? item.who.pmhId : null,
-          pseudonym: item.who && 'pseudonym' in item.who ? item.who.pseudonym : null,
-          jti: jti ?? null,
-          expires_at: item.jti?.expiresAt.toISOString() ?? null,
-          d: item.dateOfCare ?? null,
-        });
-      }
-      return false;
+      const dup = jti !== undefined && seen.has(jti);
+      if (jti !== undefined) seen.add(jti);
+      duplicate.push(dup);
+      const r = item.replayed ? entryColumns(item.replayed) : null;
+      if (dup) return { i, pmh_id: null, pseudonym: null, jti: null, expires_at: null, d: null, e: r, r };
+      return {
+        i,
+        pmh_id: item.who && 'pmhId' in item.who ? item.who.pmhId : null,
+        pseudonym: item.who && 'pseudonym' in item.who ? item.who.pseudonym : null,
+        jti: jti ?? null,
+        expires_at: item.jti?.expiresAt.toISOString() ?? null,
+        d: item.dateOfCare ?? null,
+        e: entryColumns(item.entry),
+        r,
+      };
     });
-    // The chain's head is created once; each batch's append then locks it within one statement.
+    // The chain's head is created once; each batch's statement then locks it.
     this.#chain ??= ensureAuditChain(this.deps.db, LOOKUP_AUDIT_CHAIN).catch((err: unknown) => {
       this.#chain = undefined;
       throw err;
     });
     await this.#chain;
-    const settle = (rows: Row[]) => settleBatch(batch, duplicate, rows);
-    if (this.deps.sql) return this.#writePipelined(this.deps.sql, asked, settle, readDone);
-    return this.deps.db.transaction(async (tx) => {
-      const rows = asked.length > 0 ? await queryRows<Row>(tx, readAndMarkUsed(asked)) : [];
-      readDone();
-      const { entries, outcomes } = settle(rows);
-      if (entries.length > 0)
-        await tx.execute(appendAuditStatement(LOOKUP_AUDIT_CHAIN, entries, this.deps.clock()));
-      return outcomes;
-    });
+    const statement = batchStatement(asked, this.deps.clock());
+    const rows = this.deps.sql
+      ? await runPrepared<Row>(this.deps.sql, statement)
+      : await queryRows<Row>(this.deps.db, statement);
+    return settleBatch(batch, duplicate, rows);
   }
-
-  /**
-   * The same transaction on a reserved postgres.js connection, pipelined: BEGIN and the batch
-   * statement go out in one write, then the audit append and COMMIT in another. Both statements
-   * are prepared (constant text), so neither waits for a Describe. If the append fails, the
-   * COMMIT that follows it in the pipeline only rolls back (PostgreSQL answers ROLLBACK), and
-   * the batch fails: no answer leaves without its entry committed.
-   */
-  async #writePipelined(
-    client: postgres.Sql,
-    asked: Asked[],
-    settle: (rows: Row[]) => { entries: AuditEntryInput[]; outcomes: Outcome[] },
-    readDone: () => void,
-  ): Promise<Outcome[]> {
-    const conn = await client.reserve();
-    let open = false;
-    try {
-      const begin = conn.unsafe('begin').execute();
-      open = true;
-      const read = asked.length > 0 ? run<Row>(conn, readAndMarkUsed(asked)) : Promise.resolve([]);
-      read.catch(() => {});
-      await begin;
-      const rows = await read;
-      readDone();
-      const { entries, outcomes } = settle(rows);
-      const append =
-        entries.length > 0
-          ? run(conn, appendAuditStatement(LOOKUP_AUDIT_CHAIN, entries, this.deps.clock()))
-          : Promise.resolve([]);
-      append.catch(() => {});
-      const commit = conn.unsafe('commit').execute();
-      commit.catch(() => {});
-      await append;
-      const done = await commit;
-      open = false;
-      if ((done as unknown as { command?: string }).command !== 'COMMIT')
-        throw new Error(
-          `the lookup batch did not commit (${(done as unknown as { command?: string }).command})`,
-        );
-      return outcomes;
-    } catch (err) {
-      if (open) await conn.unsafe('rollback').catch(() => {});
-      throw err;
-    } finally {
-      conn.release();
-    }
-  }
-}
-
-type Outcome = LookupOutcome<unknown> | { error: unknown };
-
-const dialect = new PgDialect();
-
-/** Sends a drizzle statement on a postgres.js connection now, prepared (its text is constant). */
-function run<T>(conn: postgres.ReservedSql, statement: SQL): Promise<T[]> {
-  const q = dialect.sqlToQuery(statement);
-  return conn
-    .unsafe(q.sql, q.params as postgres.ParameterOrJSON<never>[], { prepare: true })
-    .execute() as unknown as Promise<T[]>;
 }
 
 /**
- * From what the batch statement read: each lookup's answer and audit entry (or its replay's
- * entry), in the batch's order.
+ * An entry's columns; the detail as JSON text with each {@link FOUND} value left as its raw
+ * marker for the statement to replace (JSON.stringify escapes every control character, so a
+ * raw U+0001 occurs nowhere else in its output).
  */
-function settleBatch(
-  batch: Pending[],
-  duplicate: boolean[],
-  rows: Row[],
-): { entries: AuditEntryInput[]; outcomes: Outcome[] } {
+function entryColumns(e: LookupEntry): EntryColumns {
+  return {
+    actor_kind: e.actor.kind,
+    actor_id: e.actor.id,
+    action: e.action,
+    subject_ref: typeof e.subjectRef === 'string' ? e.subjectRef : null,
+    subject_found: e.subjectRef === FOUND_PMH_ID,
+    request_id: e.requestId ?? null,
+    detail: e.detail
+      ? JSON.stringify(e.detail)
+          .replaceAll(JSON.stringify(FOUND.returned), FOUND.returned)
+          .replaceAll(JSON.stringify(FOUND.known), FOUND.known)
+      : null,
+  };
+}
+
+const dialect = new PgDialect();
+
+/** Sends a drizzle statement through postgres.js, prepared (its text is constant). */
+function runPrepared<T>(client: postgres.Sql, statement: SQL): Promise<T[]> {
+  const q = dialect.sqlToQuery(statement);
+  return client.unsafe(q.sql, q.params as postgres.ParameterOrJSON<never>[], {
+    prepare: true,
+  }) as unknown as Promise<T[]>;
+}
+
+/** From what the batch statement read: each lookup's outcome, in the batch's order. */
+function settleBatch(batch: Pending[], duplicate: boolean[], rows: Row[]): Outcome[] {
   const found = new Map<number, { fresh: boolean; found: Found }>();
   for (const r of rows) {
     let f = found.get(r.i);
@@ -287,58 +273,79 @@ function settleBatch(
     if (r.entitlement_id !== null && r.sealed !== null)
       f.found.rows.push({ entitlementId: r.entitlement_id, sealed: asBuffer(r.sealed) });
   }
-  const entries: AuditEntryInput[] = [];
-  const outcomes = batch.map(({ item }, i): Outcome => {
+  return batch.map(({ item }, i): Outcome => {
     const f = found.get(i);
-    if (duplicate[i] || (item.jti && !f?.fresh)) {
-      if (item.replayed) entries.push(item.replayed);
-      return { ok: false, reason: 'replayed' };
-    }
+    if (duplicate[i] || (item.jti && !f?.fresh)) return { ok: false, reason: 'replayed' };
     try {
-      const { value, entry } = item.answer(f?.found ?? { pmhId: null, rows: [] });
-      entries.push(entry);
-      return { ok: true, value };
+      return { ok: true, value: item.answer(f?.found ?? { pmhId: null, rows: [] }) };
     } catch (error) {
       return { error };
     }
   });
-  return { entries, outcomes };
 }
 
 /**
- * One statement for a whole batch: records the nonces as used (`fresh` = this insert did it),
- * resolves pseudonyms, and reads each fresh lookup's entitlements valid on its date — 不開示
- * and 閲覧停止 never, a forcibly expired one up to its date — in a stable order.
+ * The batch's one statement: records the nonces as used (`fresh` = this insert did it), resolves
+ * pseudonyms, reads each fresh lookup's entitlements valid on its date — 不開示 and 閲覧停止
+ * never, a forcibly expired one up to its date — in a stable order, and appends each lookup's
+ * entry (its replay's when not fresh; none if it has none) in the batch's order, with the number
+ * of rows found and the person found filled in.
  */
-function readAndMarkUsed(asked: Asked[]): SQL {
-  return sql`with asked as (
+function batchStatement(asked: Asked[], at: Date): SQL {
+  return sql`with recursive
+        asked as (
           select * from jsonb_to_recordset(${JSON.stringify(asked)}::jsonb)
-            as x(i int, pmh_id text, pseudonym text, jti text, expires_at timestamptz, d date)
+            as x(i int, pmh_id text, pseudonym text, jti text, expires_at timestamptz, d date, e jsonb, r jsonb)
         ),
         used as (
           insert into hub.used_linkage_keys (jti, expires_at)
           select jti, expires_at from asked where jti is not null order by jti
           on conflict do nothing returning jti
-        )
-        -- LATERAL: an index lookup per asked row, whatever the planner guesses of the recordset.
-        select a.i, w.pmh_id, w.fresh, e.entitlement_id, e.sealed
-        from asked a
-        cross join lateral (
-          select coalesce(a.pmh_id, (select p.pmh_id from hub.pseudonyms p where p.pseudonym = a.pseudonym)) as pmh_id,
-                 (a.jti is null or exists (select from used u where u.jti = a.jti)) as fresh
-        ) w
-        left join lateral (
-          select e.entitlement_id, e.sealed, e.tenant_code, e.valid_from
-          from hub.entitlement_index e
-          where w.fresh and a.d is not null
-            and e.pmh_id = w.pmh_id
-            and not e.is_not_disclosed
-            and not e.viewing_suspended
-            and e.valid_from <= a.d
-            and (e.valid_to is null or e.valid_to >= a.d)
-            and (e.forced_expiry_date is null or e.forced_expiry_date >= a.d)
-        ) e on true
-        order by a.i, e.tenant_code, e.valid_from, e.entitlement_id`;
+        ),
+        w as (
+          select a.i, a.d, x.who, x.fresh, case when x.fresh then a.e else a.r end as entry
+          from asked a
+          cross join lateral (
+            select coalesce(a.pmh_id, (select p.pmh_id from hub.pseudonyms p where p.pseudonym = a.pseudonym)) as who,
+                   (a.jti is null or exists (select from used u where u.jti = a.jti)) as fresh
+          ) x
+        ),
+        -- LATERAL with OFFSET 0 (never flattened into a join): an index lookup per asked row,
+        -- whatever the planner guesses of the recordset (flattened, it hashed a scan of the
+        -- whole read model at 20,000 subjects).
+        found as (
+          select w.i, w.who, w.fresh, e.entitlement_id, e.sealed, e.tenant_code, e.valid_from
+          from w
+          left join lateral (
+            select e.entitlement_id, e.sealed, e.tenant_code, e.valid_from
+            from hub.entitlement_index e
+            where w.fresh and w.d is not null
+              and e.pmh_id = w.who
+              and not e.is_not_disclosed
+              and not e.viewing_suspended
+              and e.valid_from <= w.d
+              and (e.valid_to is null or e.valid_to >= w.d)
+              and (e.forced_expiry_date is null or e.forced_expiry_date >= w.d)
+            offset 0
+          ) e on true
+        ),
+        counted as (select i, count(entitlement_id)::int as n from found group by i),
+        entries as (
+          select row_number() over (order by w.i)::int as n,
+                 w.entry->>'actor_kind' as actor_kind,
+                 w.entry->>'actor_id' as actor_id,
+                 w.entry->>'action' as action,
+                 coalesce(w.entry->>'subject_ref', case when (w.entry->>'subject_found')::boolean then w.who end) as subject_ref,
+                 w.entry->>'request_id' as request_id,
+                 replace(replace(w.entry->>'detail', ${FOUND.returned}, c.n::text),
+                         ${FOUND.known}, (w.who is not null)::text) as detail
+          from w join counted c on c.i = w.i
+          where w.entry is not null and jsonb_typeof(w.entry) = 'object'
+        ),
+        ${auditAppendCtes(LOOKUP_AUDIT_CHAIN, sql`entries`, at)}
+        select f.i, f.who as pmh_id, f.fresh, f.entitlement_id, f.sealed
+        from found f
+        order by f.i, f.tenant_code, f.valid_from, f.entitlement_id`;
 }
 
 /** postgres.js gives bytea as a Buffer, PGlite as a Uint8Array (STACK.md). */

@@ -34,13 +34,26 @@ function startLookupWorker(workerData: LookupWorkerData): Worker {
 interface Waiting {
   resolve: (o: LookupJobOutcome) => void;
   reject: (err: unknown) => void;
+  /** The message (batch) it went in. */
+  batch: Batch;
 }
 
+/** A message of jobs with the worker: in flight until each of its jobs is answered. */
+interface Batch {
+  open: number;
+}
+
+const DEFAULT_MAX_IN_FLIGHT = 2;
+
 /**
- * The main thread's side of the lookup worker (lookup-worker.ts): hands it the lookups of each
- * turn of the event loop in one message and resolves each with its committed outcome. The
- * worker is started on first use and again after it stopped (its lookups in flight then fail:
- * their answers never left, and whatever the worker had not committed is rolled back).
+ * The main thread's side of the lookup worker (lookup-worker.ts): hands it the lookups in
+ * batches, one message each, and resolves each with its committed outcome. At most
+ * `maxInFlight` (2, as many as the worker's group commit runs at once) messages are with the
+ * worker: lookups arriving meanwhile wait here and go together once one is answered, so at a
+ * steady rate the two threads exchange a message per batch, not per lookup (each message wakes
+ * the other thread). The worker is started on first use and again after it stopped (its
+ * lookups in flight then fail: their answers never left, and whatever the worker had not
+ * committed is rolled back; lookups not sent yet go to the new worker).
  *
  * @example
  * const client = new LookupWorkerClient({ databaseUrl, dataKey });
@@ -50,8 +63,11 @@ export class LookupWorkerClient {
   #worker: Worker | undefined;
   #nextId = 1;
   #waiting = new Map<number, Waiting>();
+  /** Jobs not sent yet, and their promises' settlers (same order). */
   #outbox: [number, LookupJob][] = [];
+  #pending: Omit<Waiting, 'batch'>[] = [];
   #scheduled = false;
+  #inFlight = 0;
   #closed = false;
 
   constructor(private readonly data: LookupWorkerData) {}
@@ -60,20 +76,36 @@ export class LookupWorkerClient {
   commit(job: LookupJob): Promise<LookupJobOutcome> {
     if (this.#closed) return Promise.reject(new Error('the lookup worker is closed'));
     return new Promise((resolve, reject) => {
-      const id = this.#nextId++;
-      this.#waiting.set(id, { resolve, reject });
-      this.#outbox.push([id, job]);
+      this.#outbox.push([this.#nextId++, job]);
+      this.#pending.push({ resolve, reject });
       if (this.#scheduled) return;
       this.#scheduled = true;
-      setImmediate(() => this.#flush());
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#flush();
+      });
     });
   }
 
+  /** Sends what waits as one message, unless `maxInFlight` messages are with the worker already. */
   #flush(): void {
-    this.#scheduled = false;
+    if (this.#outbox.length === 0 || this.#inFlight >= (this.data.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT))
+      return;
     const jobs = this.#outbox;
+    const pending = this.#pending;
     this.#outbox = [];
-    if (jobs.length > 0) this.#start().postMessage({ jobs });
+    this.#pending = [];
+    const batch: Batch = { open: jobs.length };
+    jobs.forEach(([id], k) => {
+      this.#waiting.set(id, { ...(pending[k] as Omit<Waiting, 'batch'>), batch });
+    });
+    this.#inFlight++;
+    this.#start().postMessage({ jobs });
+  }
+
+  /** One job of a message answered (or failed): the message is done when all of its are. */
+  #answered(w: Waiting): void {
+    if (--w.batch.open === 0) this.#inFlight--;
   }
 
   #start(): Worker {
@@ -85,16 +117,22 @@ export class LookupWorkerClient {
         const w = this.#waiting.get(id);
         if (!w) continue;
         this.#waiting.delete(id);
+        this.#answered(w);
         if ('error' in result) w.reject(new Error(`lookup failed: ${result.error}`));
         else w.resolve(result);
       }
+      this.#flush();
     });
     const stopped = (err: unknown) => {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
       const waiting = [...this.#waiting.values()];
       this.#waiting.clear();
+      this.#inFlight = 0;
       for (const w of waiting) w.reject(err);
+      // Jobs not sent yet go to a new worker; none after close().
+      if (!this.#closed) this.#flush();
+      else for (const p of this.#pending.splice(0)) p.reject(err);
     };
     worker.on('error', stopped);
     worker.on('exit', (code) => stopped(new Error(`the lookup worker stopped (exit code ${code})`)));
@@ -108,7 +146,7 @@ export class LookupWorkerClient {
     const worker = this.#worker;
     if (!worker) return;
     const until = Date.now() + 5000;
-    while ((this.#waiting.size > 0 || this.#outbox.length > 0) && Date.now() < until)
+    while ((this.#waiting.size > 0 || this.#pending.length > 0) && Date.now() < until)
       await new Promise((r) => setTimeout(r, 10));
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ close: true });

@@ -125,6 +125,11 @@ function lookupCaller(c: Context<GatewayEnv>): LookupCaller {
   return { actor: { kind: 'client', id: c.get('principal').clientId }, requestId: c.get('requestId') };
 }
 
+/** A JSON answer already serialised; typed `never` (the route's typed responses describe its shape). */
+function jsonText(c: Context<GatewayEnv>, text: string): never {
+  return c.body(text, 200, { 'Content-Type': 'application/json' }) as never;
+}
+
 /** A FHIR answer; typed `never` because the route's typed responses describe the JSON shape. */
 function fhirResponse(bundle: unknown): never {
   return new Response(JSON.stringify(bundle), {
@@ -149,8 +154,8 @@ export function registerLookupRoutes(app: Router, deps: { lookups: LookupService
     const result = await deps.lookups.resolveLinkageKey(lookupCaller(c), c.req.valid('json'));
     if (!result.ok)
       throw new Problem('linkage-key-refused', [{ pointer: '/linkageKey', code: result.reason as never }]);
-    if (wantsFhir(c)) return fhirResponse(toCoverageBundle(result.answer, { now: deps.clock() }));
-    return c.json(result.answer, 200);
+    if (wantsFhir(c)) return fhirResponse(toCoverageBundle(result.answer.parse(), { now: deps.clock() }));
+    return jsonText(c, result.answer.text);
   });
 
   app.openapi(linkPortalPseudonym, async (c) => {
@@ -167,7 +172,7 @@ export function registerLookupRoutes(app: Router, deps: { lookups: LookupService
       pseudonym: c.req.valid('param').pseudonym,
       dateOfCare,
     });
-    if (wantsFhir(c)) return fhirResponse(toCoverageBundle(answer, { now: deps.clock() }));
-    return c.json(answer, 200);
+    if (wantsFhir(c)) return fhirResponse(toCoverageBundle(answer.parse(), { now: deps.clock() }));
+    return jsonText(c, answer.text);
   });
 }

@@ -16,6 +16,18 @@ import { LookupWorkerClient } from './lookup-worker-client.js';
 import type { LookupAnswer } from './lookups.schemas.js';
 import { READ_MODEL_SCOPE } from './read-model.js';
 
+/**
+ * A lookup's answer as JSON text (the {@link LookupAnswer} shape), built without parsing the
+ * entitlements: the JSON answer is sent as it is; `parse()` gives the object (the FHIR answer).
+ */
+export class LookupAnswerJson {
+  constructor(readonly text: string) {}
+
+  parse(): LookupAnswer {
+    return JSON.parse(this.text) as LookupAnswer;
+  }
+}
+
 /** Who asks and for which request. */
 export interface LookupCaller {
   actor: Actor;
@@ -87,7 +99,7 @@ export class LookupService {
   async resolveLinkageKey(
     caller: LookupCaller,
     input: { linkageKey: string; institutionCode: string; dateOfCare: string },
-  ): Promise<{ ok: true; answer: LookupAnswer } | { ok: false; reason: LinkageKeyRefusal | 'replayed' }> {
+  ): Promise<{ ok: true; answer: LookupAnswerJson } | { ok: false; reason: LinkageKeyRefusal | 'replayed' }> {
     const opened = await openLinkageKey(this.deps.linkageKeys(), input.linkageKey, this.deps.clock());
     if (!opened.ok) {
       await this.#commit({
@@ -111,14 +123,12 @@ export class LookupService {
       dateOfCare: input.dateOfCare,
     });
     if (!outcome.ok) return { ok: false, reason: 'replayed' };
+    // The members in LookupAnswer's order, the entitlements' JSON text as the worker made it.
     return {
       ok: true,
-      answer: {
-        requestId: caller.requestId,
-        dateOfCare: input.dateOfCare,
-        institutionCode: input.institutionCode,
-        entitlements: outcome.entitlements,
-      },
+      answer: new LookupAnswerJson(
+        `{"requestId":${JSON.stringify(caller.requestId)},"dateOfCare":${JSON.stringify(input.dateOfCare)},"institutionCode":${JSON.stringify(input.institutionCode)},"entitlements":${outcome.entitlements}}`,
+      ),
     };
   }
 
@@ -172,7 +182,7 @@ export class LookupService {
   async lookupByPseudonym(
     caller: LookupCaller,
     input: { pseudonym: string; dateOfCare: string },
-  ): Promise<LookupAnswer> {
+  ): Promise<LookupAnswerJson> {
     const outcome = await this.#commit({
       kind: 'portal',
       actor: caller.actor,
@@ -181,8 +191,10 @@ export class LookupService {
       dateOfCare: input.dateOfCare,
     });
     // Only a lookup with a nonce can be a replay; this one always has its answer.
-    const entitlements = outcome.ok ? outcome.entitlements : [];
-    return { requestId: caller.requestId, dateOfCare: input.dateOfCare, entitlements };
+    const entitlements = outcome.ok ? outcome.entitlements : '[]';
+    return new LookupAnswerJson(
+      `{"requestId":${JSON.stringify(caller.requestId)},"dateOfCare":${JSON.stringify(input.dateOfCare)},"entitlements":${entitlements}}`,
+    );
   }
 
   /** Removes used linkage-key nonces past their expiry (they can no longer be replayed anyway). */

@@ -4,9 +4,12 @@ import { AUDIT_ACTIONS, type AuditEntryInput, verifyAuditChain } from '../../../
 import { queryRows, sql } from '../../../src/db/client.js';
 import { runMigrations } from '../../../src/db/migrate.js';
 import {
+  FOUND,
+  FOUND_PMH_ID,
   type Found,
   LOOKUP_AUDIT_CHAIN,
   LookupCommitter,
+  type LookupEntry,
 } from '../../../src/pmh/lookups/lookup-committer.js';
 import { openTestDatabase } from '../../support/harness.js';
 
@@ -45,18 +48,17 @@ async function personWith(
   return pmhId;
 }
 
-function lookup(requestId: string, extra: Partial<AuditEntryInput> = {}) {
-  return (found: Found) => ({
-    value: found,
-    entry: {
-      actor,
-      action: AUDIT_ACTIONS.clinicLookup,
-      requestId,
-      subjectRef: found.pmhId,
-      detail: { returned: found.rows.length },
-      ...extra,
-    },
-  });
+/** A lookup's entry (the person and the number of rows found, filled in by the statement) and answer. */
+function lookup(requestId: string, extra: Partial<LookupEntry> = {}) {
+  const entry: LookupEntry = {
+    actor,
+    action: AUDIT_ACTIONS.clinicLookup,
+    requestId,
+    subjectRef: FOUND_PMH_ID,
+    detail: { returned: FOUND.returned, known: FOUND.known },
+    ...extra,
+  };
+  return { entry, answer: (found: Found) => found };
 }
 
 const jti = () => ({ jti: randomBytes(16).toString('base64url'), expiresAt: new Date(Date.now() + 600_000) });
@@ -89,13 +91,13 @@ describe('the lookup group commit', () => {
     await db.execute(sql`insert into hub.pseudonyms (pseudonym, pmh_id, card_serial_digest, created_at)
       values (${pseudonym}, ${a}, decode('00', 'hex'), now())`);
     const [june, december, portal, unknown] = await Promise.all([
-      committer.commit({ who: { pmhId: a }, dateOfCare: '2025-06-01', answer: lookup('r-june') }),
-      committer.commit({ who: { pmhId: a }, dateOfCare: '2025-12-15', answer: lookup('r-dec') }),
-      committer.commit({ who: { pseudonym }, dateOfCare: '2025-05-01', answer: lookup('r-portal') }),
+      committer.commit({ who: { pmhId: a }, dateOfCare: '2025-06-01', ...lookup('r-june') }),
+      committer.commit({ who: { pmhId: a }, dateOfCare: '2025-12-15', ...lookup('r-dec') }),
+      committer.commit({ who: { pseudonym }, dateOfCare: '2025-05-01', ...lookup('r-portal') }),
       committer.commit({
         who: { pseudonym: randomBytes(24).toString('base64url') },
         dateOfCare: '2025-05-01',
-        answer: lookup('r-unknown'),
+        ...lookup('r-unknown'),
       }),
     ]);
     const tenants = async (o: typeof june) => {
@@ -125,6 +127,24 @@ describe('the lookup group commit', () => {
     ]);
     expect(portal.ok && portal.value.pmhId).toBe(a);
     expect(unknown).toEqual({ ok: true, value: { pmhId: null, rows: [] } });
+    const entries = await queryRows<{ request_id: string; subject_ref: string | null; detail: string }>(
+      db,
+      sql`select request_id, subject_ref, detail from audit.entries
+          where tenant_code = ${LOOKUP_AUDIT_CHAIN} and request_id in ('r-june', 'r-portal', 'r-unknown')`,
+    );
+    const byRequest = Object.fromEntries(entries.map((e) => [e.request_id, e]));
+    expect(byRequest['r-june'], 'the statement fills in what it found').toEqual({
+      request_id: 'r-june',
+      subject_ref: a,
+      detail: '{"returned":2,"known":true}',
+    });
+    expect(byRequest['r-portal']?.subject_ref, 'a pseudonym’s person').toBe(a);
+    expect(byRequest['r-portal']?.detail).toBe('{"returned":3,"known":true}');
+    expect(byRequest['r-unknown']).toMatchObject({
+      subject_ref: null,
+      detail: '{"returned":0,"known":false}',
+    });
+    expect(await verifyAuditChain(db, LOOKUP_AUDIT_CHAIN)).toMatchObject({ ok: true });
   });
 
   it('answers a batch only once its audit entries are committed, and keeps the chain whole', async () => {
@@ -136,7 +156,7 @@ describe('the lookup group commit', () => {
             who: { pmhId: 'NOBODY' },
             dateOfCare: '2025-06-01',
             jti: jti(),
-            answer: lookup(requestId),
+            ...lookup(requestId),
           })
           .then(async (o) => ({ o, audited: (await actions([requestId]))[requestId] })),
       ),
@@ -162,13 +182,13 @@ describe('the lookup group commit', () => {
         who: { pmhId: 'NOBODY' },
         dateOfCare: '2025-06-01',
         jti: key,
-        answer: lookup('n-1'),
+        ...lookup('n-1'),
       }),
       committer.commit({
         who: { pmhId: 'NOBODY' },
         dateOfCare: '2025-06-01',
         jti: key,
-        answer: lookup('n-2'),
+        ...lookup('n-2'),
         replayed: replayed('n-2'),
       }),
     ]);
@@ -176,7 +196,7 @@ describe('the lookup group commit', () => {
       who: { pmhId: 'NOBODY' },
       dateOfCare: '2025-06-01',
       jti: key,
-      answer: lookup('n-3'),
+      ...lookup('n-3'),
       replayed: replayed('n-3'),
     });
     expect([first.ok, sameBatch.ok, later.ok]).toEqual([true, false, false]);
@@ -198,7 +218,7 @@ describe('the lookup group commit', () => {
               who: { pmhId: 'NOBODY' },
               dateOfCare: '2025-06-01',
               jti: key,
-              answer: lookup(`o-${round}-${k}`),
+              ...lookup(`o-${round}-${k}`),
             })
             .then((o) => o.ok),
         );
@@ -210,20 +230,24 @@ describe('the lookup group commit', () => {
     expect(await verifyAuditChain(db, LOOKUP_AUDIT_CHAIN)).toMatchObject({ ok: true });
   });
 
-  it('fails a lookup whose answer cannot be built alone, without an entry; the rest of its batch is answered', async () => {
+  it('fails a lookup whose answer cannot be built alone (its entry stays: what was read); the rest of its batch is answered', async () => {
     const [bad, good] = await Promise.allSettled([
       committer.commit({
         who: { pmhId: 'NOBODY' },
         dateOfCare: '2025-06-01',
+        ...lookup('f-bad'),
         answer: () => {
           throw new Error('a sealed row failed to open');
         },
       }),
-      committer.commit({ who: { pmhId: 'NOBODY' }, dateOfCare: '2025-06-01', answer: lookup('f-good') }),
+      committer.commit({ who: { pmhId: 'NOBODY' }, dateOfCare: '2025-06-01', ...lookup('f-good') }),
     ]);
     expect(bad.status).toBe('rejected');
     expect(good).toMatchObject({ status: 'fulfilled', value: { ok: true } });
-    expect(await actions(['f-good'])).toEqual({ 'f-good': [AUDIT_ACTIONS.clinicLookup] });
+    expect(await actions(['f-bad', 'f-good'])).toEqual({
+      'f-bad': [AUDIT_ACTIONS.clinicLookup],
+      'f-good': [AUDIT_ACTIONS.clinicLookup],
+    });
   });
 
   it('answers nothing when the batch’s audit append fails, and the linkage key stays unused', async () => {
@@ -234,14 +258,14 @@ describe('the lookup group commit', () => {
       who: { pmhId },
       dateOfCare: '2025-06-01',
       jti: key,
-      answer: lookup('a-bad', { actor: { kind: 'client', id: 'nul\u0000' } }),
+      ...lookup('a-bad', { actor: { kind: 'client', id: 'nul\u0000' } }),
     });
     await expect(bad).rejects.toThrow();
     const again = await committer.commit({
       who: { pmhId },
       dateOfCare: '2025-06-01',
       jti: key,
-      answer: lookup('a-again'),
+      ...lookup('a-again'),
     });
     expect(again).toMatchObject({ ok: true, value: { pmhId } });
     expect(await actions(['a-bad', 'a-again'])).toEqual({ 'a-again': [AUDIT_ACTIONS.clinicLookup] });
