@@ -75,7 +75,25 @@ export async function appendAudit(
   at: Date,
 ): Promise<void> {
   if (entries.length === 0) return;
-  let { seq, hash } = await lockAuditChain(tx, tenantCode);
+  await appendAuditAt(tx, tenantCode, await lockAuditChain(tx, tenantCode), entries, at);
+}
+
+/**
+ * {@link appendAudit} for a caller that already holds the chain ({@link lockAuditChain}
+ * earlier in the same transaction, whose answer is `head`): one round trip less.
+ *
+ * @example
+ * const head = await lockAuditChain(tx, '130001'); …; await appendAuditAt(tx, '130001', head, entries, now);
+ */
+export async function appendAuditAt(
+  tx: Db,
+  tenantCode: string,
+  head: { seq: number; hash: Buffer },
+  entries: readonly AuditEntryInput[],
+  at: Date,
+): Promise<void> {
+  if (entries.length === 0) return;
+  let { seq, hash } = head;
   const rows: EntryRow[] = entries.map((input) => {
     seq += 1;
     const base = {

@@ -2,6 +2,7 @@ export { type Actor, AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } fro
 export {
   type AuditVerification,
   appendAudit,
+  appendAuditAt,
   appendAuditStatement,
   auditAppendCtes,
   ensureAuditChain,

@@ -176,7 +176,7 @@ export class InsurerService {
       await tx.execute(
         sql`with numbered as (
               update insurer.insured_persons t set pmh_id = x.pmh_id, numbered_at = x.numbered_at
-                from jsonb_to_recordset(${JSON.stringify(assigned)}::jsonb)
+                from json_to_recordset(${JSON.stringify(assigned)}::json)
                      as x(id uuid, pmh_id text, numbered_at timestamptz)
                where t.id = x.id
             ), linked as (${bulkInsertStatement('insurer.eligibility_links', { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' }, links)})

@@ -16,10 +16,15 @@ export const insuredPersons = insurerSchema.table(
     sealed: bytea('sealed').notNull(),
     bindingNumber: text('binding_number').notNull().unique(),
     insurerNumber: text('insurer_number').notNull(),
-    pmhId: text('pmh_id').unique(),
+    /**
+     * Not indexed, so numbering's update can be HOT (the table keeps room on each page:
+     * fillfactor 85, migration 0009); a PMH-ID's uniqueness is eligibility_links' primary key.
+     */
+    pmhId: text('pmh_id'),
     numberedAt: timestamp('numbered_at', { withTimezone: true }),
   },
-  (t) => [index('insured_persons_insurer').on(t.insurerNumber)],
+  // No index on insurer_number or pmh_id: no query reads by them, and each index is one more
+  // entry per row that numbering's update writes.
 );
 
 /**

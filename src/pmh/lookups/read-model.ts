@@ -1,4 +1,5 @@
-import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
+import { and, eq, isNotNull, type SQL, sql } from 'drizzle-orm';
 import { type KeyRing, openJson, sealJson } from '../../crypto/index.js';
 import { bulkInsert, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
@@ -138,27 +139,26 @@ function sealFace(tenantKey: Buffer, readKey: Buffer, tenantCode: string, e: Fac
 
 /**
  * Read-model faces sealed ahead of the transaction that publishes them (see
- * {@link prepareFaces}); each remembers the row version (`xmin`) of the entitlement it was
- * sealed from, so {@link publishPreparedFaces} can tell whether it is still current.
+ * {@link prepareFaces}): the rows as `json_to_recordset` input, without the subjects' PMH-ID
+ * and flags (taken from the subjects when published). Each remembers the row version
+ * (`xmin`) of the entitlement it was sealed from, so a face is published only if its
+ * entitlement is still that version.
  */
 export interface PreparedFaces {
   tenantCode: string;
-  faces: {
-    entitlementId: string;
-    subjectId: string;
-    version: string;
-    sealed: Buffer;
-    validFrom: string;
-    validTo: string | null;
-    forcedExpiryDate: string | null;
-    updatedAt: Date;
-  }[];
+  count: number;
+  /** JSON array of `{ entitlement_id, version, subject_id, sealed (base64), valid_from, … }`. */
+  json: string;
 }
+
+/** Faces sealed between two yields to the event loop (a face costs ~30 µs of CPU). */
+const SEAL_SLICE = 64;
 
 /**
  * Seals the read-model faces of some subjects' entitlements as they are now, without any
  * lock: the expensive part of a refresh (opening each entitlement, sealing its face), done
- * before the caller takes its locks. Publish them with {@link publishPreparedFaces}.
+ * before the caller takes its locks, in slices that leave the event loop free for the
+ * caller's other transactions. Publish them with {@link publishFacesStatement}.
  *
  * @example
  * const prepared = await prepareFaces(db, keyRing, '130001', subjectIds);
@@ -169,7 +169,7 @@ export async function prepareFaces(
   tenantCode: string,
   subjectIds: readonly string[],
 ): Promise<PreparedFaces> {
-  if (subjectIds.length === 0) return { tenantCode, faces: [] };
+  if (subjectIds.length === 0) return { tenantCode, count: 0, json: '[]' };
   const ents = await queryRows<{
     id: string;
     subject_id: string;
@@ -193,121 +193,115 @@ export async function prepareFaces(
     keyRing.forScope(tenantCode),
     keyRing.forScope(READ_MODEL_SCOPE),
   ]);
-  return {
-    tenantCode,
-    faces: ents.map((e) => {
-      const source = {
-        id: e.id,
-        sealed: Buffer.from(e.sealed, 'base64'),
-        updatedAt: new Date(Number(e.updated_ms)),
-        forcedExpiryDate: e.forced_expiry_date,
-      };
-      return {
-        entitlementId: e.id,
-        subjectId: e.subject_id,
+  const rows: string[] = [];
+  for (let i = 0; i < ents.length; i++) {
+    if (i > 0 && i % SEAL_SLICE === 0) await yieldToIo();
+    const e = ents[i] as (typeof ents)[number];
+    const updatedAt = new Date(Number(e.updated_ms));
+    const sealed = sealFace(tenantKeys.dataKey, readKeys.dataKey, tenantCode, {
+      id: e.id,
+      sealed: Buffer.from(e.sealed, 'base64'),
+      updatedAt,
+      forcedExpiryDate: e.forced_expiry_date,
+    });
+    rows.push(
+      JSON.stringify({
+        entitlement_id: e.id,
         version: e.version,
-        sealed: sealFace(tenantKeys.dataKey, readKeys.dataKey, tenantCode, source),
-        validFrom: e.valid_from,
-        validTo: e.valid_to,
-        forcedExpiryDate: e.forced_expiry_date,
-        updatedAt: source.updatedAt,
-      };
-    }),
-  };
-}
-
-/** A subject as it stands inside the caller's transaction, after its change. */
-export interface ReadModelSubject {
-  id: string;
-  pmhId: string | null;
-  isNotDisclosed: boolean;
-  viewingSuspended: boolean;
+        subject_id: e.subject_id,
+        sealed: sealed.toString('base64'),
+        valid_from: e.valid_from,
+        valid_to: e.valid_to,
+        forced_expiry_date: e.forced_expiry_date,
+        updated_at: updatedAt.toISOString(),
+      }),
+    );
+  }
+  return { tenantCode, count: rows.length, json: `[${rows.join(',')}]` };
 }
 
 /**
- * {@link refreshReadModel} from faces sealed ahead ({@link prepareFaces}), inside the caller's
- * transaction and under the locks that keep the subjects' entitlements from changing (the
- * tenant's audit chain): removes the subjects' rows, inserts the prepared faces whose
- * entitlement is unchanged since (same row version), and refreshes the usual way only the
- * subjects with an entitlement changed, added or removed in between. `subjects` are the
- * subjects' current PMH-ID and flags (rows without a PMH-ID get no faces).
+ * CTEs publishing faces sealed ahead ({@link prepareFaces}) for the subjects of a CTE named
+ * `recorded` (`id, tenant_code, pmh_id, is_not_disclosed, viewing_suspended`: the subjects as
+ * the same statement leaves them), to be run under the locks that keep those subjects'
+ * entitlements from changing (the tenant's audit chain). Each subject of `recorded` ends with
+ * exactly the faces of its current entitlements if it has a PMH-ID, none otherwise; a face
+ * whose entitlement changed since it was sealed is not published (nor is its old row kept),
+ * so the statement's `faces_published` and `faces_due` (the subjects' current entitlements)
+ * differ, and {@link refreshStaleFaces} repairs those subjects.
+ *
+ * Defines `faces_kept`, `faces_removed`, `faces_upserted`; select
+ * `(select count(*) from faces_upserted) as faces_published` and {@link FACES_DUE} `as faces_due`.
  *
  * @example
- * await publishPreparedFaces(tx, keyRing, prepared, [{ id, pmhId, isNotDisclosed: false, viewingSuspended: false }]);
+ * sql`with recorded as (update hub.subjects … returning …), ${publishFacesCtes(prepared)} select …`
  */
-export async function publishPreparedFaces(
+export function publishFacesCtes(prepared: PreparedFaces): SQL {
+  const { tenantCode } = prepared;
+  const cols = Object.keys(COLUMNS);
+  const fromFace = new Set([
+    'entitlement_id',
+    'subject_id',
+    'valid_from',
+    'valid_to',
+    'forced_expiry_date',
+    'updated_at',
+  ]);
+  const select = cols.map((n) => (n === 'sealed' ? `decode(x.sealed, 'base64')` : `x.${n}`)).join(', ');
+  const fromSubject = cols.filter((n) => n !== 'sealed' && !fromFace.has(n)).map((n) => `r.${n}`);
+  const update = cols
+    .filter((n) => n !== 'entitlement_id')
+    .map((n) => `${n} = excluded.${n}`)
+    .join(', ');
+  // Faces to publish: of subjects with a PMH-ID, of entitlements still at the version sealed.
+  // Old rows of the subjects are removed unless a kept face replaces them (upserted), so no
+  // row is both deleted and upserted by the statement.
+  return sql`faces_kept as (
+      select x.*, ${sql.raw(fromSubject.join(', '))} from json_to_recordset(${prepared.json}::json)
+               as x(entitlement_id uuid, version text, subject_id uuid, sealed text, valid_from date,
+                    valid_to date, forced_expiry_date date, updated_at timestamptz)
+        join recorded r on r.id = x.subject_id
+       where r.pmh_id is not null
+         and exists (select 1 from hub.entitlements e
+                      where e.id = x.entitlement_id and e.xmin::text = x.version)
+    ), faces_removed as (
+      delete from hub.entitlement_index where ctid = any(array(
+        select i.ctid from recorded r,
+               lateral (select ctid, entitlement_id from hub.entitlement_index i
+                         where i.subject_id = r.id and i.tenant_code = ${tenantCode} offset 0) i
+         where i.entitlement_id not in (select entitlement_id from faces_kept)))
+    ), faces_upserted as (
+      ${sql.raw(`insert into hub.entitlement_index (${cols.join(', ')}) select ${select}
+        from faces_kept x
+        on conflict (entitlement_id) do update set ${update}
+        returning entitlement_id`)}
+    )`;
+}
+
+/** The count of current entitlements of the numbered subjects of `recorded` (see {@link publishFacesCtes}). */
+export function facesDue(tenantCode: string): SQL {
+  return sql`(select count(*) from recorded r,
+                lateral (select 1 from hub.entitlements e
+                          where e.subject_id = r.id and e.tenant_code = ${tenantCode} offset 0) e
+               where r.pmh_id is not null)::int`;
+}
+
+/**
+ * After {@link publishFacesCtes} published fewer faces than were due: refreshes, the usual
+ * way, the subjects that have an entitlement without a face (changed since it was sealed).
+ */
+export async function refreshStaleFaces(
   tx: Db,
   keyRing: KeyRing,
-  prepared: PreparedFaces,
-  subjectsNow: readonly ReadModelSubject[],
+  tenantCode: string,
+  numberedSubjectIds: readonly string[],
 ): Promise<void> {
-  if (subjectsNow.length === 0) return;
-  const { tenantCode } = prepared;
-  const ids = subjectsNow.map((s) => s.id);
-  await tx.execute(
-    sql`delete from hub.entitlement_index where ctid = any(array(
-          select i.ctid from ${eachSubject(ids)},
-                 lateral (select ctid from hub.entitlement_index i
-                           where i.subject_id = s.id and i.tenant_code = ${tenantCode} offset 0) i))`,
-  );
-  const numbered = new Map<string, ReadModelSubject>();
-  for (const s of subjectsNow) if (s.pmhId) numbered.set(s.id, s);
-  if (numbered.size === 0) return;
-  const rows = [];
-  for (const f of prepared.faces) {
-    const s = numbered.get(f.subjectId);
-    if (!s) continue;
-    rows.push({
-      entitlement_id: f.entitlementId,
-      version: f.version,
-      pmh_id: s.pmhId,
-      tenant_code: tenantCode,
-      subject_id: f.subjectId,
-      sealed: f.sealed,
-      is_not_disclosed: s.isNotDisclosed,
-      viewing_suspended: s.viewingSuspended,
-      valid_from: f.validFrom,
-      valid_to: f.validTo,
-      forced_expiry_date: f.forcedExpiryDate,
-      updated_at: f.updatedAt,
-    });
-  }
-  // One statement: insert the faces whose entitlement is still the row version they were
-  // sealed from, and name the subjects that have an entitlement without a face now.
-  const cols = { ...COLUMNS, version: 'text' } as const;
-  const names = Object.keys(COLUMNS);
-  const shape = Object.entries(cols)
-    .map(([n, t]) => `${n} ${t === 'bytea' ? 'text' : t}`)
-    .join(', ');
-  const select = names.map((n) => (n === 'sealed' ? `decode(x.sealed, 'base64')` : `x.${n}`)).join(', ');
-  const json = JSON.stringify(
-    rows.map((r) => ({
-      ...r,
-      sealed: r.sealed.toString('base64'),
-      updated_at: r.updated_at.toISOString(),
-    })),
-  );
-  const [counts] = await queryRows<{ inserted: number; current: number }>(
-    tx,
-    sql`with inserted as (
-          ${sql.raw(`insert into hub.entitlement_index (${names.join(', ')}) select ${select} from jsonb_to_recordset(`)}${json}${sql.raw(`::jsonb) as x(${shape})
-           where exists (select 1 from hub.entitlements e where e.id = x.entitlement_id and e.xmin::text = x.version)
-          returning entitlement_id`)})
-        select (select count(*) from inserted)::int as inserted,
-               (select count(*) from ${eachSubject([...numbered.keys()])},
-                       lateral (select 1 from hub.entitlements e
-                                 where e.subject_id = s.id and e.tenant_code = ${tenantCode} offset 0) e
-               )::int as current`,
-  );
-  // Every inserted face is of a current entitlement: equal counts mean every current
-  // entitlement has its face. Otherwise (something changed since the faces were sealed)
-  // refresh the subjects that miss one the usual way.
-  if (counts && counts.inserted === counts.current) return;
+  if (numberedSubjectIds.length === 0) return;
   const stale = await queryRows<{ subject_id: string }>(
     tx,
     sql`select distinct e.subject_id from hub.entitlements e
          where e.tenant_code = ${tenantCode}
-           and ${inList(sql`e.subject_id`, [...numbered.keys()], 'uuid')}
+           and ${inList(sql`e.subject_id`, [...numberedSubjectIds], 'uuid')}
            and not exists (select 1 from hub.entitlement_index i where i.entitlement_id = e.id)`,
   );
   if (stale.length > 0)

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { AUDIT_ACTIONS, type AuditEntryInput, appendAudit, lockAuditChain } from '../../audit/index.js';
+import {
+  AUDIT_ACTIONS,
+  type AuditEntryInput,
+  appendAudit,
+  appendAuditAt,
+  lockAuditChain,
+} from '../../audit/index.js';
 import { type KeyRing, openJson } from '../../crypto/index.js';
 import { inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
@@ -12,7 +19,13 @@ import {
   NumberingProtocolError,
   type NumberingRequestItem,
 } from '../../intermediate/insurer/index.js';
-import { type PreparedFaces, prepareFaces, publishPreparedFaces } from '../lookups/read-model.js';
+import {
+  facesDue,
+  type PreparedFaces,
+  prepareFaces,
+  publishFacesCtes,
+  refreshStaleFaces,
+} from '../lookups/read-model.js';
 import type { SubjectSecret } from '../pmh.repository.js';
 import { type NumberingStatus, numberingQueue, subjects } from '../pmh.tables.js';
 
@@ -102,7 +115,9 @@ export class NumberingWorker {
     const rows = batch.sealed;
     const items: NumberingRequestItem[] = [];
     const ids: string[] = [];
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
+      // Slices, so the other loop's transaction is not kept waiting for this one's CPU work.
+      if (i > 0 && i % 256 === 0) await yieldToIo();
       const secret = openJson<SubjectSecret>(dataKey, row.sealed, `subject:${batch.tenantCode}:${row.id}`);
       items.push({ myNumber: secret.myNumber, basicFiveInfo: secret.basicFiveInfo });
       ids.push(row.id);
@@ -217,56 +232,59 @@ export class NumberingWorker {
         },
       ];
     });
+    const changesJson = JSON.stringify(changes);
     await this.deps.db.transaction(async (tx) => {
-      await lockAuditChain(tx, batch.tenantCode);
-      // Only the subjects this batch still holds in the queue; their flags as recorded:
-      // a failed cross-check suspends viewing (remembering why), a later success lifts it.
-      const recorded = await queryRows<{
-        id: string;
-        tenant_code: string;
-        pmh_id: string | null;
-        is_not_disclosed: boolean;
-        viewing_suspended: boolean;
+      const head = await lockAuditChain(tx, batch.tenantCode);
+      // One statement: only the subjects this batch still holds in the queue, their flags as
+      // recorded (a failed cross-check suspends viewing, remembering why; a later success lifts
+      // it) and their read-model faces (sealed ahead) as the subjects now stand.
+      const [result] = await queryRows<{
+        recorded: { id: string; tenant_code: string; pmh_id: string | null }[] | null;
+        faces_published: number;
+        faces_due: number;
       }>(
         tx,
         sql`with claimed as (
               delete from hub.numbering_queue
                where batch_id = ${batch.batchId} and tenant_code = ${batch.tenantCode}
               returning subject_id
-            )
-            update hub.subjects t
-               set pmh_id = coalesce(x.pmh_id, t.pmh_id),
-                   numbering_status = x.status,
-                   numbering_reasons = x.reasons,
-                   numbered_at = x.numbered_at,
-                   viewing_suspended = case
-                     when x.status = 'cross-check-failed' then true
-                     when x.status = 'numbered' and t.suspended_by_cross_check then false
-                     else t.viewing_suspended end,
-                   suspended_by_cross_check = case
-                     when x.status = 'cross-check-failed' and not t.viewing_suspended then true
-                     when x.status = 'numbered' then false
-                     else t.suspended_by_cross_check end
-              from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb)
-                   as x(id uuid, pmh_id text, status text, reasons text, numbered_at timestamptz)
-             where t.id = x.id and x.id in (select subject_id from claimed)
-            returning t.id, t.tenant_code, t.pmh_id, t.is_not_disclosed, t.viewing_suspended`,
+            ), recorded as (
+              update hub.subjects t
+                 set pmh_id = coalesce(x.pmh_id, t.pmh_id),
+                     numbering_status = x.status,
+                     numbering_reasons = x.reasons,
+                     numbered_at = x.numbered_at,
+                     viewing_suspended = case
+                       when x.status = 'cross-check-failed' then true
+                       when x.status = 'numbered' and t.suspended_by_cross_check then false
+                       else t.viewing_suspended end,
+                     suspended_by_cross_check = case
+                       when x.status = 'cross-check-failed' and not t.viewing_suspended then true
+                       when x.status = 'numbered' then false
+                       else t.suspended_by_cross_check end
+                from json_to_recordset(${changesJson}::json)
+                     as x(id uuid, pmh_id text, status text, reasons text, numbered_at timestamptz)
+               where t.id = x.id and x.id in (select subject_id from claimed)
+              returning t.id, t.tenant_code, t.pmh_id, t.is_not_disclosed, t.viewing_suspended
+            ), ${publishFacesCtes(faces)}
+            select (select json_agg(json_build_object('id', id, 'tenant_code', tenant_code, 'pmh_id', pmh_id))
+                      from recorded) as recorded,
+                   (select count(*) from faces_upserted)::int as faces_published,
+                   ${facesDue(batch.tenantCode)} as faces_due`,
       );
+      const recorded = result?.recorded ?? [];
       // The queue row names the subject's tenant; checked here rather than in the statement,
       // where the tenant column drew the planner into reading all of the tenant's subjects.
       if (recorded.some((r) => r.tenant_code !== batch.tenantCode))
         throw new Error('numbering queue row of another tenant');
-      await publishPreparedFaces(
-        tx,
-        this.deps.keyRing,
-        faces,
-        recorded.map((r) => ({
-          id: r.id,
-          pmhId: r.pmh_id,
-          isNotDisclosed: r.is_not_disclosed,
-          viewingSuspended: r.viewing_suspended,
-        })),
-      );
+      // Faces of entitlements changed since they were sealed were not published: refresh those.
+      if (result && result.faces_published !== result.faces_due)
+        await refreshStaleFaces(
+          tx,
+          this.deps.keyRing,
+          batch.tenantCode,
+          recorded.flatMap((r) => (r.pmh_id ? [r.id] : [])),
+        );
       const audit: AuditEntryInput[] = [];
       const done = new Set(recorded.map((r) => r.id));
       for (const id of ids) {
@@ -283,7 +301,7 @@ export class NumberingWorker {
           detail: { outcome: item.outcome, ...(item.reasons?.length ? { reasons: item.reasons } : {}) },
         });
       }
-      await appendAudit(tx, batch.tenantCode, audit, now);
+      await appendAuditAt(tx, batch.tenantCode, head, audit, now);
     });
   }
 
