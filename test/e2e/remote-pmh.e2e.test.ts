@@ -25,13 +25,21 @@ import { startServer } from './server.js';
 const pmh = await createHarness();
 /** When set, PMH answers a registration only this long after applying it (answers in flight at a crash). */
 let answerDelayMs = 0;
+/** When set, PMH applies the next registration, says so, and holds its answer until released. */
+let holdNext: { applied: () => void; release: Promise<void> } | undefined;
 const pmhServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
   const s = serve(
     {
       fetch: async (req) => {
         const res = await pmh.system.app.fetch(req);
-        if (answerDelayMs && req.url.endsWith('/registration-tasks'))
-          await new Promise((r) => setTimeout(r, answerDelayMs));
+        if (req.url.endsWith('/registration-tasks')) {
+          const hold = holdNext;
+          holdNext = undefined;
+          if (hold) {
+            hold.applied();
+            await hold.release;
+          } else if (answerDelayMs) await new Promise((r) => setTimeout(r, answerDelayMs));
+        }
         return res;
       },
       port: 0,
@@ -363,20 +371,25 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
         });
         expect(res.status).toBe(202);
       }
-      // Kill while a batch is in flight: PMH has it (maybe applied it), the gateway has no answer yet.
-      let acceptedAtKill = 0;
-      let inFlight = 0;
-      for (let i = 0; i < 3000; i++) {
+      // Kill while a batch is in flight: PMH has applied it, the gateway has no answer yet (PMH
+      // holds that answer until after the kill, so the kill cannot miss the batch; its messages
+      // are still `queued` in the open batch — `sent` is set only once an answer arrives).
+      const counts = async () => {
         const [row] = await db<{ accepted: number; sent: number }[]>`
           select count(*) filter (where state = 'accepted')::int as accepted,
-                 count(*) filter (where state = 'sent')::int as sent
+                 count(*) filter (where state = 'queued' and batch_id is not null)::int as sent
             from outbox.messages`;
-        acceptedAtKill = row?.accepted ?? 0;
-        inFlight = row?.sent ?? 0;
-        if (acceptedAtKill >= 40 && inFlight > 0) break;
+        return { accepted: row?.accepted ?? 0, sent: row?.sent ?? 0 };
+      };
+      for (let i = 0; i < 3000 && (await counts()).accepted < 40; i++)
         await new Promise((r) => setTimeout(r, 5));
-      }
+      let release: () => void = () => {};
+      await new Promise<void>((applied) => {
+        holdNext = { applied, release: new Promise<void>((r) => (release = r)) };
+      });
+      const { accepted: acceptedAtKill, sent: inFlight } = await counts();
       await first.stop('SIGKILL');
+      release();
       expect(acceptedAtKill, 'the kill landed mid-dispatch').toBeGreaterThan(0);
       expect(inFlight, 'a batch was in flight at the kill').toBeGreaterThan(0);
       expect(acceptedAtKill).toBeLessThan(TOTAL);
