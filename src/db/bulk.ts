@@ -1,14 +1,12 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { copyRows } from './copy.js';
+import { type CopyType, copyRows, IDENT } from './copy.js';
 
-/** The SQL type of a bulk column; `bytea` travels as base64 text. */
-export type BulkType = 'text' | 'uuid' | 'bytea' | 'int' | 'bigint' | 'boolean' | 'date' | 'timestamptz';
+/** The SQL type of a bulk column (in the JSON statement, `bytea` travels as base64 text). */
+export type BulkType = CopyType;
 
 /** A column of a bulk statement: its name in the table and its SQL type. */
 export type BulkColumns = Readonly<Record<string, BulkType>>;
-
-const IDENT = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 
 function encode(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return value.toString('base64');

@@ -197,7 +197,8 @@ export function encodeCopyRows(columns: Readonly<Record<string, CopyType>>, rows
   return w.buf.subarray(0, w.at);
 }
 
-const IDENT = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
+/** A table or column name as the bulk statements accept it (optionally schema-qualified). */
+export const IDENT = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 
 /** postgres.js's query as far as COPY needs it (`reject` is its own property). */
 interface PgJsQuery extends PromiseLike<unknown> {
