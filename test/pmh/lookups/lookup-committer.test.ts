@@ -1,9 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, type AuditEntryInput, verifyAuditChain } from '../../../src/audit/index.js';
 import { queryRows, sql } from '../../../src/db/client.js';
 import { runMigrations } from '../../../src/db/migrate.js';
 import {
+  batchQuery,
+  batchStatement,
   FOUND,
   FOUND_PMH_ID,
   type Found,
@@ -270,5 +274,17 @@ describe('the lookup group commit', () => {
     expect(again).toMatchObject({ ok: true, value: { pmhId } });
     expect(await actions(['a-bad', 'a-again'])).toEqual({ 'a-again': [AUDIT_ACTIONS.clinicLookup] });
     expect(await verifyAuditChain(db, LOOKUP_AUDIT_CHAIN)).toMatchObject({ ok: true });
+  });
+});
+
+describe('the batch statement sent to PostgreSQL', () => {
+  it('is the statement drizzle builds, with the batch’s own values, whatever they are', () => {
+    const dialect = new PgDialect();
+    fc.assert(
+      fc.property(fc.string(), fc.date({ noInvalidDate: true }), (askedJson, at) => {
+        const built = dialect.sqlToQuery(batchStatement(askedJson, at));
+        expect(batchQuery(askedJson, at)).toEqual({ sql: built.sql, params: built.params });
+      }),
+    );
   });
 });
