@@ -82,7 +82,8 @@ try {
       // Registration only: numbering has its own bench (alongside, it takes ~20 % of the time).
       NUMBERING_WORKER: process.env.NUMBERING_WORKER ?? '0',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // BENCH_TRACE: the gateway's own output too (e.g. with BENCH_NODE_FLAGS=--trace-gc).
+    stdio: ['ignore', process.env.BENCH_TRACE ? 'inherit' : 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
   await waitReady(`${base}/readyz`, child);
