@@ -87,7 +87,7 @@ export class NumberingWorker {
     this.#leaseMs = deps.leaseMs ?? 60_000;
     this.#loop = new PollingLoop({
       step: () => this.processNext(),
-      concurrency: deps.concurrency ?? 2,
+      concurrency: deps.concurrency ?? 3,
       onError: (err) => deps.logger.error({ err: { name: (err as Error).name } }, 'numbering worker error'),
     });
   }
