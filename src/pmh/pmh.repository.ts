@@ -60,6 +60,7 @@ const ENTITLEMENT_COLUMNS = {
   forced_expiry_date: 'date',
   created_at: 'timestamptz',
   updated_at: 'timestamptz',
+  face: 'bytea',
 } as const;
 const ENTITLEMENT_CHANGE_COLUMNS = {
   id: 'uuid',
@@ -69,6 +70,7 @@ const ENTITLEMENT_CHANGE_COLUMNS = {
   valid_to: 'date',
   forced_expiry_date: 'date',
   updated_at: 'timestamptz',
+  face: 'bytea',
 } as const;
 
 /** A new subject row (column names as in the table). */
@@ -105,6 +107,8 @@ export interface EntitlementChange {
   valid_to: string | null;
   forced_expiry_date: string | null;
   updated_at: Date;
+  /** The read-model face as the row will stand (see `hub.entitlements.face`). */
+  face: Buffer;
 }
 export type EntitlementRow = typeof entitlements.$inferSelect;
 

@@ -11,7 +11,7 @@ import {
 import { hmac, type KeyRing } from '../crypto/index.js';
 import type { Db } from '../db/client.js';
 import { type FieldError, toFieldErrors } from '../validation/index.js';
-import { refreshReadModel } from './lookups/read-model.js';
+import { READ_MODEL_SCOPE, refreshReadModel, sealEntitlementFace } from './lookups/read-model.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
 import { type PreparedRecord, prepareRecords } from './pmh.prepare.js';
 import {
@@ -149,6 +149,7 @@ export class PmhService implements PmhPort {
    */
   async submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]> {
     const keys = await this.deps.keyRing.forScope(caller.tenantCode);
+    const readKey = (await this.deps.keyRing.forScope(READ_MODEL_SCOPE)).dataKey;
     const prepared: PreparedRecord[] = [];
     const records = submission.records;
     for (let from = 0; from < records.length; from += PREPARE_SLICE) {
@@ -165,7 +166,7 @@ export class PmhService implements PmhPort {
           .where(and(eq(submissions.tenantCode, caller.tenantCode), eq(submissions.idempotencyKey, key)));
         if (done) return JSON.parse(done.results) as RecordResult[];
       }
-      const results = await this.#apply(caller, repo, tx, submission, prepared);
+      const results = await this.#apply(caller, repo, tx, submission, prepared, readKey);
       if (key) {
         await tx.insert(submissions).values({
           tenantCode: caller.tenantCode,
@@ -184,6 +185,7 @@ export class PmhService implements PmhPort {
     tx: Db,
     submission: Submission,
     prepared: readonly PreparedRecord[],
+    readKey: Buffer,
   ): Promise<RecordResult[]> {
     const now = this.deps.clock();
     const { blindIndexKey } = repo.keys;
@@ -360,14 +362,17 @@ export class PmhService implements PmhPort {
     const changedEntitlements: EntitlementChange[] = [];
     for (const e of ents.values()) {
       if (!e.secret || !(e.isNew || e.dirty)) continue;
+      const forcedExpiryDate = (e.secret.forcedExpiryDate as string | undefined) ?? null;
       const change: EntitlementChange = {
         id: e.id,
         sealed: e.sealed ?? repo.sealEntitlement(e.id, e.text ?? e.secret),
         digest: e.digest,
         valid_from: e.secret.validFrom,
         valid_to: (e.secret.validTo as string | undefined) ?? null,
-        forced_expiry_date: (e.secret.forcedExpiryDate as string | undefined) ?? null,
+        forced_expiry_date: forcedExpiryDate,
         updated_at: now,
+        // The read-model face as this row will stand, so numbering copies it (no opening then).
+        face: sealEntitlementFace(readKey, repo.tenantCode, e.id, e.secret, now, forcedExpiryDate),
       };
       if (e.isNew) {
         newEntitlements.push({

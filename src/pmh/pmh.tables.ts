@@ -100,6 +100,12 @@ export const entitlements = hubSchema.table(
     forcedExpiryDate: date('forced_expiry_date'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    /**
+     * The read-model face of this entitlement as the row stands, sealed with the read-model key
+     * when the row was written (so numbering copies it instead of opening and sealing), or null.
+     * An update that does not set it nulls it (trigger, migration 0010): never stale.
+     */
+    face: bytea('face'),
   },
   (t) => [unique('entitlements_key').on(t.subjectId, t.orgSpecificCertificateTypeId, t.certificationSubKey)],
 );

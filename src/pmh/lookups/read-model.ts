@@ -128,13 +128,32 @@ interface FaceSource {
 /** Opens an entitlement (tenant key) and seals its certificate face (read-model key). */
 function sealFace(tenantKey: Buffer, readKey: Buffer, tenantCode: string, e: FaceSource): Buffer {
   const secret = openJson<EntitlementSecret>(tenantKey, e.sealed, `entitlement:${tenantCode}:${e.id}`);
+  return sealEntitlementFace(readKey, tenantCode, e.id, secret, e.updatedAt, e.forcedExpiryDate);
+}
+
+/**
+ * Seals the certificate face (read-model key) of an entitlement as its row will stand:
+ * `updatedAt` and `forcedExpiryDate` as the row's columns. What registration stores in
+ * `hub.entitlements.face`, so numbering can publish it without opening the entitlement.
+ *
+ * @example
+ * const face = sealEntitlementFace(readKey, '130001', entitlementId, secret, now, null);
+ */
+export function sealEntitlementFace(
+  readKey: Buffer,
+  tenantCode: string,
+  entitlementId: string,
+  secret: EntitlementSecret,
+  updatedAt: Date,
+  forcedExpiryDate: string | null,
+): Buffer {
   const face: Record<string, unknown> = {
     municipalityCode: tenantCode,
-    updatedAt: e.updatedAt.toISOString(),
+    updatedAt: updatedAt.toISOString(),
   };
   for (const f of FACE_FIELDS) if (secret[f] !== undefined) face[f] = secret[f];
-  if (e.forcedExpiryDate) face.forcedExpiryDate = e.forcedExpiryDate;
-  return sealJson(readKey, face, faceContext(e.id));
+  if (forcedExpiryDate) face.forcedExpiryDate = forcedExpiryDate;
+  return sealJson(readKey, face, faceContext(entitlementId));
 }
 
 /**
@@ -187,7 +206,8 @@ export async function prepareFaces(
                floor(extract(epoch from e.updated_at) * 1000)::float8 as updated_ms
           from ${eachSubject(subjectIds)},
                lateral (select e.*, e.xmin::text as version from hub.entitlements e
-                         where e.subject_id = s.id and e.tenant_code = ${tenantCode} offset 0) e`,
+                         where e.subject_id = s.id and e.tenant_code = ${tenantCode} and e.face is null
+                         offset 0) e`,
   );
   const [tenantKeys, readKeys] = await Promise.all([
     keyRing.forScope(tenantCode),
@@ -247,8 +267,16 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
     'forced_expiry_date',
     'updated_at',
   ]);
-  const select = cols.map((n) => (n === 'sealed' ? `decode(x.sealed, 'base64')` : `x.${n}`)).join(', ');
-  const fromSubject = cols.filter((n) => n !== 'sealed' && !fromFace.has(n)).map((n) => `r.${n}`);
+  const fromPrepared = cols
+    .map((n) =>
+      fromFace.has(n) ? `x.${n}` : n === 'sealed' ? `decode(x.sealed, 'base64') as sealed` : `r.${n}`,
+    )
+    .join(', ');
+  const fromRow = cols
+    .map((n) =>
+      n === 'entitlement_id' ? 'e.id' : fromFace.has(n) ? `e.${n}` : n === 'sealed' ? 'e.face' : `r.${n}`,
+    )
+    .join(', ');
   const update = cols
     .filter((n) => n !== 'entitlement_id')
     .map((n) => `${n} = excluded.${n}`)
@@ -256,14 +284,22 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
   // Faces to publish: of subjects with a PMH-ID, of entitlements still at the version sealed.
   // Old rows of the subjects are removed unless a kept face replaces them (upserted), so no
   // row is both deleted and upserted by the statement.
+  // Faces stored with their entitlements (sealed when the row was written) are copied as the
+  // rows stand under the lock; the others were sealed ahead from rows without a stored face.
   return sql`faces_kept as (
-      select x.*, ${sql.raw(fromSubject.join(', '))} from json_to_recordset(${prepared.json}::json)
+      select ${sql.raw(fromPrepared)} from json_to_recordset(${prepared.json}::json)
                as x(entitlement_id uuid, version text, subject_id uuid, sealed text, valid_from date,
                     valid_to date, forced_expiry_date date, updated_at timestamptz)
         join recorded r on r.id = x.subject_id
        where r.pmh_id is not null
          and exists (select 1 from hub.entitlements e
                       where e.id = x.entitlement_id and e.xmin::text = x.version)
+      union all
+      select ${sql.raw(fromRow)} from recorded r,
+             lateral (select * from hub.entitlements e
+                       where e.subject_id = r.id and e.tenant_code = ${tenantCode} and e.face is not null
+                       offset 0) e
+       where r.pmh_id is not null
     ), faces_removed as (
       delete from hub.entitlement_index where ctid = any(array(
         select i.ctid from recorded r,
@@ -271,7 +307,7 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
                          where i.subject_id = r.id and i.tenant_code = ${tenantCode} offset 0) i
          where i.entitlement_id not in (select entitlement_id from faces_kept)))
     ), faces_upserted as (
-      ${sql.raw(`insert into hub.entitlement_index (${cols.join(', ')}) select ${select}
+      ${sql.raw(`insert into hub.entitlement_index (${cols.join(', ')}) select ${cols.join(', ')}
         from faces_kept x
         on conflict (entitlement_id) do update set ${update}
         returning entitlement_id`)}

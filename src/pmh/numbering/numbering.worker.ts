@@ -81,13 +81,13 @@ export class NumberingWorker {
   readonly #leaseMs: number;
 
   constructor(private readonly deps: NumberingWorkerDeps) {
-    this.#batchSize = deps.batchSize ?? 1000;
+    this.#batchSize = deps.batchSize ?? 2000;
     this.#maxAttempts = deps.maxAttempts ?? 8;
     this.#retry = deps.retry ?? { baseMs: 1000, maxMs: 60_000 };
     this.#leaseMs = deps.leaseMs ?? 60_000;
     this.#loop = new PollingLoop({
       step: () => this.processNext(),
-      concurrency: deps.concurrency ?? 2,
+      concurrency: deps.concurrency ?? 3,
       onError: (err) => deps.logger.error({ err: { name: (err as Error).name } }, 'numbering worker error'),
     });
   }

@@ -9,7 +9,7 @@ import {
   NumberingUnavailableError,
 } from '../../../src/intermediate/insurer/index.js';
 import { InProcessNumbering } from '../../../src/pmh/index.js';
-import { faceContext, READ_MODEL_SCOPE } from '../../../src/pmh/lookups/read-model.js';
+import { faceContext, READ_MODEL_SCOPE, refreshReadModel } from '../../../src/pmh/lookups/read-model.js';
 import { csvFile, csvRow } from '../../fixtures/csv.js';
 import { record, type UpsertInput } from '../../fixtures/records.js';
 import { createHarness, drainIntake, drainNumbering } from '../../support/harness.js';
@@ -203,6 +203,50 @@ describe('PMH-ID numbering', () => {
       faceContext(entitlementId ?? ''),
     );
     expect(face.forcedExpiryDate, 'the face shows the entitlement as it is now').toBe('2025-09-30');
+  });
+
+  it('publishes the face stored at registration, the same face a refresh seals; an update without a face drops it', async () => {
+    const t = await h.tenant();
+    const r = record();
+    await insure(r);
+    const [id] = await register(t.token, [r]);
+    const stored = await queryRows<{ has_face: boolean }>(
+      h.database.db,
+      sql`select face is not null as has_face from hub.entitlements where subject_id = ${id}`,
+    );
+    expect(
+      stored.map((row) => row.has_face),
+      'registration stores the face',
+    ).toEqual([true]);
+    await drainNumbering(h.system);
+    expect((await subject(t.token, id)).numbering.status).toBe('numbered');
+    const { dataKey } = await h.system.keyRing.forScope(READ_MODEL_SCOPE);
+    const published = async () => {
+      const [row] = await queryRows<{ entitlement_id: string; sealed: string }>(
+        h.database.db,
+        sql`select entitlement_id, encode(sealed, 'base64') as sealed from hub.entitlement_index
+             where subject_id = ${id}`,
+      );
+      return openJson<Record<string, unknown>>(
+        dataKey,
+        Buffer.from(row?.sealed ?? '', 'base64'),
+        faceContext(row?.entitlement_id ?? ''),
+      );
+    };
+    const copied = await published();
+    await refreshReadModel(h.database.db, h.system.keyRing, t.municipalityCode, [id ?? '']);
+    expect(copied, 'as refreshReadModel seals it').toEqual(await published());
+    await h.database.db.execute(
+      sql`update hub.entitlements set forced_expiry_date = '2025-09-30' where subject_id = ${id}`,
+    );
+    const after = await queryRows<{ has_face: boolean }>(
+      h.database.db,
+      sql`select face is not null as has_face from hub.entitlements where subject_id = ${id}`,
+    );
+    expect(
+      after.map((row) => row.has_face),
+      'a face never outlives its row version',
+    ).toEqual([false]);
   });
 
   it('reports a person the insurer does not hold as not-found', async () => {
