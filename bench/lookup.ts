@@ -420,7 +420,9 @@ async function runPaced(target: Target, perSecond: number, forSeconds: number): 
   const withLeadIn: number[] = [];
   const slowAt: number[] = [];
   const stalls: number[] = [];
+  /** Answers of every status, lead-in included (so a non-2xx there counts too). */
   const statuses: Record<string, number> = {};
+  let measuredTotal = 0;
   let errors = 0;
   let exhausted = false;
   let lagMs = 0;
@@ -458,6 +460,7 @@ async function runPaced(target: Target, perSecond: number, forSeconds: number): 
             async (res) => {
               await res.body.dump();
               statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+              if (measured) measuredTotal++;
               if (res.statusCode >= 200 && res.statusCode < 300) {
                 const latency = performance.now() - scheduled;
                 withLeadIn.push(latency);
@@ -494,7 +497,7 @@ async function runPaced(target: Target, perSecond: number, forSeconds: number): 
     rps: ok / Math.max(elapsed, (sent - measuredFrom) / 1000),
     p50: pct(0.5),
     p99: pct(0.99),
-    total: Object.values(statuses).reduce((a, b) => a + b, 0),
+    total: leadCount > 0 ? measuredTotal : Object.values(statuses).reduce((a, b) => a + b, 0),
     non2xx: Object.entries(statuses)
       .filter(([c]) => !c.startsWith('2'))
       .reduce((a, [, n]) => a + n, 0),
