@@ -507,7 +507,7 @@ async function runPaced(target: Target, perSecond: number, forSeconds: number): 
     exhausted,
     cpu,
     lagMs,
-    slow: `${leadInS > 0 ? `after a ${leadInS} s lead-in (whole run: p50 ${pct(0.5, withLeadIn).toFixed(1)} ms, p99 ${pct(0.99, withLeadIn).toFixed(1)} ms); ` : ''}${slices(slowAt, 500)}; generator late > ${GENERATOR_STALL_MS} ms: ${stalls.length ? slices(stalls, 500).replace(/^\d+ over \d+ ms, most in: /, '') : 'never'}`,
+    slow: `${leadInS > 0 ? `after a ${leadInS} s lead-in (whole run: p50 ${pct(0.5, withLeadIn).toFixed(1)} ms, p99 ${pct(0.99, withLeadIn).toFixed(1)} ms); ` : ''}${slowAt.length} over ${TARGETS.p99Ms} ms, most in: ${slices(slowAt)}; generator late > ${GENERATOR_STALL_MS} ms: ${slices(stalls)}`,
     from,
     to,
   };
@@ -523,13 +523,14 @@ function collectGarbage(): void {
   gc?.();
 }
 
-/** "n slow: 3 in 0–0.5 s, 41 in 4.5–5 s, …" — the busiest slices first, so a stall shows as one. */
-function slices(at: number[], sliceMs: number): string {
+/** Where moments fall in a run, busiest 500 ms slices first ("4–4.5 s ×41, …"), so a stall shows as one slice. */
+function slices(at: number[], sliceMs = 500): string {
+  if (at.length === 0) return 'none';
   const counts = new Map<number, number>();
   for (const t of at) counts.set(Math.floor(t / sliceMs), (counts.get(Math.floor(t / sliceMs)) ?? 0) + 1);
   const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6);
   const s = (k: number) => ((k * sliceMs) / 1000).toString();
-  return `${at.length} over ${TARGETS.p99Ms} ms${top.length ? `, most in: ${top.map(([k, n]) => `${s(k)}–${s(k + 1)} s ×${n}`).join(', ')}` : ''} (${counts.size} slices of ${sliceMs} ms)`;
+  return `${top.map(([k, n]) => `${s(k)}–${s(k + 1)} s ×${n}`).join(', ')} (${counts.size} slices of ${sliceMs} ms)`;
 }
 
 function cycle<T>(items: readonly T[], make: (item: T) => Req): (count: number) => Promise<() => Req> {

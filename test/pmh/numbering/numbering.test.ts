@@ -71,6 +71,25 @@ async function register(token: string, records: unknown[]) {
   return ((await res.json()) as { results: { subjectId: string }[] }).results.map((r) => r.subjectId);
 }
 
+/** Opens a read-model row's sealed face (base64, as the tests select it). */
+async function openFace<T>(row: { entitlement_id: string; sealed: string } | undefined): Promise<T> {
+  const { dataKey } = await h.system.keyRing.forScope(READ_MODEL_SCOPE);
+  return openJson<T>(
+    dataKey,
+    Buffer.from(row?.sealed ?? '', 'base64'),
+    faceContext(row?.entitlement_id ?? ''),
+  );
+}
+
+/** Per entitlement of the subject: whether a read-model face is stored with it. */
+async function storedFaces(subjectId: string | undefined): Promise<boolean[]> {
+  const rows = await queryRows<{ has_face: boolean }>(
+    h.database.db,
+    sql`select face is not null as has_face from hub.entitlements where subject_id = ${subjectId}`,
+  );
+  return rows.map((row) => row.has_face);
+}
+
 interface SubjectBody {
   pmhId: string | null;
   viewingSuspended: boolean;
@@ -196,12 +215,7 @@ describe('PMH-ID numbering', () => {
     );
     expect(rows.map((row) => row.entitlement_id)).toEqual([entitlementId]);
     expect(rows[0]?.forced_expiry_date).toBe('2025-09-30');
-    const { dataKey } = await h.system.keyRing.forScope(READ_MODEL_SCOPE);
-    const face = openJson<{ forcedExpiryDate?: string }>(
-      dataKey,
-      Buffer.from(rows[0]?.sealed ?? '', 'base64'),
-      faceContext(entitlementId ?? ''),
-    );
+    const face = await openFace<{ forcedExpiryDate?: string }>(rows[0]);
     expect(face.forcedExpiryDate, 'the face shows the entitlement as it is now').toBe('2025-09-30');
   });
 
@@ -210,28 +224,16 @@ describe('PMH-ID numbering', () => {
     const r = record();
     await insure(r);
     const [id] = await register(t.token, [r]);
-    const stored = await queryRows<{ has_face: boolean }>(
-      h.database.db,
-      sql`select face is not null as has_face from hub.entitlements where subject_id = ${id}`,
-    );
-    expect(
-      stored.map((row) => row.has_face),
-      'registration stores the face',
-    ).toEqual([true]);
+    expect(await storedFaces(id), 'registration stores the face').toEqual([true]);
     await drainNumbering(h.system);
     expect((await subject(t.token, id)).numbering.status).toBe('numbered');
-    const { dataKey } = await h.system.keyRing.forScope(READ_MODEL_SCOPE);
     const published = async () => {
       const [row] = await queryRows<{ entitlement_id: string; sealed: string }>(
         h.database.db,
         sql`select entitlement_id, encode(sealed, 'base64') as sealed from hub.entitlement_index
              where subject_id = ${id}`,
       );
-      return openJson<Record<string, unknown>>(
-        dataKey,
-        Buffer.from(row?.sealed ?? '', 'base64'),
-        faceContext(row?.entitlement_id ?? ''),
-      );
+      return openFace<Record<string, unknown>>(row);
     };
     const copied = await published();
     await refreshReadModel(h.database.db, h.system.keyRing, t.municipalityCode, [id ?? '']);
@@ -239,14 +241,7 @@ describe('PMH-ID numbering', () => {
     await h.database.db.execute(
       sql`update hub.entitlements set forced_expiry_date = '2025-09-30' where subject_id = ${id}`,
     );
-    const after = await queryRows<{ has_face: boolean }>(
-      h.database.db,
-      sql`select face is not null as has_face from hub.entitlements where subject_id = ${id}`,
-    );
-    expect(
-      after.map((row) => row.has_face),
-      'a face never outlives its row version',
-    ).toEqual([false]);
+    expect(await storedFaces(id), 'a face never outlives its row version').toEqual([false]);
   });
 
   it('reports a person the insurer does not hold as not-found', async () => {
