@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 1;
+const VERSION_BYTE = Buffer.of(VERSION);
 const IV_POOL_BYTES = 12 * 1024;
 let ivPool = Buffer.alloc(0);
 let ivOffset = 0;
@@ -35,8 +36,9 @@ export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
   const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), body]);
+  const body = cipher.update(plaintext);
+  const tail = cipher.final(); // empty for GCM; kept so no byte could ever be dropped
+  return Buffer.concat([VERSION_BYTE, iv, cipher.getAuthTag(), body, tail]);
 }
 
 /**

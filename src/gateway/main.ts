@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { EnvError, loadEnv } from '../config/env.js';
+import { applyHeapGrowth } from '../config/heap.js';
 import { loadOrCreateMasterKey, MasterKeyError } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
@@ -15,6 +16,7 @@ import { buildSystem } from './system.js';
 
 async function main(): Promise<void> {
   const env = loadEnv();
+  applyHeapGrowth(env.HEAP_GROWTH_PERCENT);
   const logger = createLogger(env.LOG_LEVEL);
   mkdirSync(env.DATA_DIR, { recursive: true });
   const database = await openDatabase(

@@ -65,6 +65,8 @@ export interface SystemOptions {
   batchSize?: number;
   leaseMs?: number;
   maxUploadBytes?: number;
+  /** Size of a stored upload's chunks (the intake's default unless set; for tests). */
+  uploadChunkBytes?: number;
   /** How the hub reaches the insurer intermediate server; in process by default. */
   numberingPort?: NumberingPort;
   numberingBatchSize?: number;
@@ -161,6 +163,7 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     batchSize: options.batchSize ?? 1000,
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     ...(options.maxUploadBytes === undefined ? {} : { maxBytes: options.maxUploadBytes }),
+    ...(options.uploadChunkBytes === undefined ? {} : { chunkBytes: options.uploadChunkBytes }),
   });
   const insurer = new InsurerService({ db: database.db, keyRing, clock });
   const numbering = new NumberingWorker({

@@ -64,7 +64,12 @@ export async function openTestDatabase(): Promise<Database> {
 export async function createHarness(
   options: Pick<
     SystemOptions,
-    'numberingPort' | 'numberingMaxAttempts' | 'numberingRetry' | 'remotePmh' | 'lookupWorker'
+    | 'numberingPort'
+    | 'numberingMaxAttempts'
+    | 'numberingRetry'
+    | 'remotePmh'
+    | 'lookupWorker'
+    | 'uploadChunkBytes'
   > & {
     batchSize?: number;
     clock?: () => Date;
@@ -94,6 +99,7 @@ export async function createHarness(
     numberingRetry: options.numberingRetry ?? { baseMs: 0, maxMs: 0 },
     ...(options.remotePmh ? { remotePmh: options.remotePmh } : {}),
     ...(options.lookupWorker ? { lookupWorker: true } : {}),
+    ...(options.uploadChunkBytes ? { uploadChunkBytes: options.uploadChunkBytes } : {}),
   });
   afterAll(async () => {
     await system.stop();
