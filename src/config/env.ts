@@ -4,14 +4,6 @@ import { z } from 'zod';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * How far V8 lets the heap grow past what was live after its last full collection, in percent
- * (150: up to 2.5×; see `applyHeapGrowth`). Left to itself V8 grew it ~3× while a linkage file
- * was processed (~310 MB peak RSS for 100,000 rows); 150 held it near 260 MB for ~4 % more CPU.
- * 0 leaves V8's own heuristics.
- */
-const heapGrowthPercent = z.coerce.number().int().min(0).max(1000).default(150);
-
-/**
  * The environment the gateway reads at start-up. This is the only module that reads
  * `process.env`; everything else receives a parsed {@link Env}.
  *
@@ -100,7 +92,13 @@ export const envSchema = z
     PMH_BREAKER_OPEN_MS: z.coerce.number().int().min(0).default(30_000),
     OUTBOX_ALERT_DEPTH: z.coerce.number().int().min(1).default(10_000),
     OUTBOX_ALERT_AGE_SECONDS: z.coerce.number().int().min(1).default(900),
-    HEAP_GROWTH_PERCENT: heapGrowthPercent,
+    /**
+     * While a linkage file is processed, how far V8 may grow the heap past what was live after
+     * its last full collection, in percent (150: up to 2.5×; see `holdHeapGrowth`). Left to
+     * itself V8 grew it ~3× there (~310 MB peak RSS for 100,000 rows); 150 held it near 260 MB
+     * for ~4 % more CPU. 0 leaves V8's own heuristics.
+     */
+    INTAKE_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(1000).default(150),
   })
   .superRefine((e, ctx) => {
     if (e.PMH_MODE === 'remote' && !e.PMH_BASE_URL)
@@ -167,7 +165,6 @@ export const insurerEnvSchema = z
     INSURED_PEOPLE: z.coerce.number().int().min(0).default(0),
     INSURED_MISMATCH_EVERY: z.coerce.number().int().min(0).default(0),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-    HEAP_GROWTH_PERCENT: heapGrowthPercent,
   })
   .transform((e) => ({
     ...e,

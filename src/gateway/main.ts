@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { EnvError, loadEnv } from '../config/env.js';
-import { applyHeapGrowth } from '../config/heap.js';
 import { loadOrCreateMasterKey, MasterKeyError } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
@@ -16,7 +15,6 @@ import { buildSystem } from './system.js';
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  applyHeapGrowth(env.HEAP_GROWTH_PERCENT);
   const logger = createLogger(env.LOG_LEVEL);
   mkdirSync(env.DATA_DIR, { recursive: true });
   const database = await openDatabase(
@@ -52,6 +50,7 @@ async function main(): Promise<void> {
     batchSize: env.INTAKE_BATCH_SIZE,
     leaseMs: env.INTAKE_LEASE_MS,
     maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    intakeHeapGrowthPercent: env.INTAKE_HEAP_GROWTH_PERCENT,
     ...(numberingPort ? { numberingPort } : {}),
     numberingBatchSize: env.NUMBERING_BATCH_SIZE,
     numberingConcurrency: env.NUMBERING_CONCURRENCY,

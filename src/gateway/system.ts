@@ -65,6 +65,8 @@ export interface SystemOptions {
   batchSize?: number;
   leaseMs?: number;
   maxUploadBytes?: number;
+  /** V8's heap growth while a linkage file is processed (`INTAKE_HEAP_GROWTH_PERCENT`; 0: V8's own). */
+  intakeHeapGrowthPercent?: number;
   /** Size of a stored upload's chunks (the intake's default unless set; for tests). */
   uploadChunkBytes?: number;
   /** How the hub reaches the insurer intermediate server; in process by default. */
@@ -164,6 +166,9 @@ export async function buildSystem(options: SystemOptions): Promise<System> {
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     ...(options.maxUploadBytes === undefined ? {} : { maxBytes: options.maxUploadBytes }),
     ...(options.uploadChunkBytes === undefined ? {} : { chunkBytes: options.uploadChunkBytes }),
+    ...(options.intakeHeapGrowthPercent === undefined
+      ? {}
+      : { heapGrowthPercent: options.intakeHeapGrowthPercent }),
   });
   const insurer = new InsurerService({ db: database.db, keyRing, clock });
   const numbering = new NumberingWorker({

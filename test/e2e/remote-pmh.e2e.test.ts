@@ -117,7 +117,7 @@ describe('the gateway in remote mode', () => {
   it('forwards a JSON registration to PMH and shows each record delivered', async () => {
     const t = await pair();
     const records = Array.from({ length: 60 }, () => record());
-    const res = await call('/api/v1/subjects/registrations', t.gatewayToken, {
+    const res = await call('/api/v1/subjects', t.gatewayToken, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(records),
@@ -219,7 +219,7 @@ describe('the gateway in remote mode', () => {
   it('keeps records queued while PMH refuses the credentials, and delivers once they are fixed', async () => {
     const t = await pair();
     tokens.set(`${t.municipalityCode}:${t.businessId}`, 'not-a-valid-token-at-pmh');
-    const res = await call('/api/v1/subjects/registrations', t.gatewayToken, {
+    const res = await call('/api/v1/subjects', t.gatewayToken, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([record()]),
@@ -260,7 +260,7 @@ describe('the gateway in remote mode', () => {
     const t = await pair();
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await call('/api/v1/subjects/registrations', t.gatewayToken, {
+      const res = await call('/api/v1/subjects', t.gatewayToken, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(Array.from({ length: 30 }, () => record())),
@@ -364,7 +364,7 @@ describe('a remote-mode gateway killed with SIGKILL mid-dispatch', () => {
       const TOTAL = 600;
       const first = await startServer(env);
       for (let i = 0; i < TOTAL / 100; i++) {
-        const res = await fetch(`${first.url}/api/v1/subjects/registrations`, {
+        const res = await fetch(`${first.url}/api/v1/subjects`, {
           method: 'POST',
           headers: { authorization: `Bearer ${tokyo.token}`, 'content-type': 'application/json' },
           body: JSON.stringify(Array.from({ length: 100 }, () => record())),

@@ -41,7 +41,7 @@ describe('個人番号 in clear', () => {
     const t = await h.tenant();
     const json = [record(), record()];
     const csv = [record(), record()];
-    await h.request('/api/v1/subjects/registrations', {
+    await h.request('/api/v1/subjects', {
       method: 'POST',
       token: t.token,
       headers: { 'content-type': 'application/json' },
@@ -65,7 +65,7 @@ describe('個人番号 in clear', () => {
   it('is in no log line or error body on the error paths', async () => {
     const t = await h.tenant();
     const bad = record({ myNumber: '123456789012', validFrom: 'nonsense' });
-    const res = await h.request('/api/v1/subjects/registrations', {
+    const res = await h.request('/api/v1/subjects', {
       method: 'POST',
       token: t.token,
       headers: { 'content-type': 'application/json' },
@@ -112,7 +112,7 @@ describe('個人番号 in clear', () => {
     });
     await queryRows(database.db, sql`alter table hub.entitlements rename to entitlements_gone`);
     const r = record();
-    const res = await system.app.request('/api/v1/subjects/registrations', {
+    const res = await system.app.request('/api/v1/subjects', {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify([r]),
@@ -143,7 +143,7 @@ describe('個人番号 in clear', () => {
         scopes: ['register'],
       });
       const records = Array.from({ length: 30 }, () => record());
-      await system.app.request('/api/v1/subjects/registrations', {
+      await system.app.request('/api/v1/subjects', {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(records.slice(0, 15)),

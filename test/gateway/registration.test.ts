@@ -6,7 +6,7 @@ import { createHarness } from '../support/harness.js';
 const h = await createHarness();
 
 async function register(token: string, records: unknown[]) {
-  return h.request('/api/v1/subjects/registrations', {
+  return h.request('/api/v1/subjects', {
     method: 'POST',
     token,
     headers: { 'content-type': 'application/json' },
@@ -152,7 +152,7 @@ describe('registerSubjects', () => {
 
   it('answers malformed JSON with a 400 problem, not a 500', async () => {
     const t = await h.tenant();
-    const res = await h.request('/api/v1/subjects/registrations', {
+    const res = await h.request('/api/v1/subjects', {
       method: 'POST',
       token: t.token,
       headers: { 'content-type': 'application/json' },

@@ -64,7 +64,7 @@ async function enrolled() {
       insurerNumber: '06130001',
     },
   ]);
-  const res = await h.request('/api/v1/subjects/registrations', {
+  const res = await h.request('/api/v1/subjects', {
     method: 'POST',
     token: tenant.token,
     headers: { 'content-type': 'application/json' },

@@ -3,6 +3,7 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { and, asc, eq, gt, gte, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
+import { holdHeapGrowth } from '../../config/heap.js';
 import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
 import { bulkInsert, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
@@ -73,6 +74,8 @@ export interface IntakeDeps {
   maxBytes?: number;
   /** Size of the stored body's chunks (default 60 KiB; tests make it small to cut characters at chunk edges). */
   chunkBytes?: number;
+  /** V8's heap growth held while a file is processed (see `holdHeapGrowth`); 0 or unset: V8's own. */
+  heapGrowthPercent?: number;
   instanceId?: string;
   /** Remote mode: valid rows go to this outbox (in the batch's transaction) instead of the hub. */
   outbox?: { store: Outbox; nudge: () => void } | undefined;
@@ -425,6 +428,7 @@ export class IntakeService {
   async processNext(): Promise<boolean> {
     const file = await this.#claim();
     if (!file) return false;
+    const releaseHeap = holdHeapGrowth(this.deps.heapGrowthPercent ?? 0);
     try {
       await this.#process(file);
     } catch (err) {
@@ -437,6 +441,8 @@ export class IntakeService {
         .set({ leaseUntil: null, leaseOwner: null })
         .where(and(eq(linkageFiles.id, file.id), eq(linkageFiles.leaseOwner, this.#instanceId)));
       throw err;
+    } finally {
+      releaseHeap();
     }
     return true;
   }

@@ -40,7 +40,7 @@ function unwrap<T>(result: ChangeResult<T>): T {
 
 const registerSubjects = createRoute({
   method: 'post',
-  path: '/subjects/registrations',
+  path: '/subjects',
   operationId: 'registerSubjects',
   tags: [TAG],
   summary: 'Register, update or delete subjects and entitlements (all or nothing)',

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { EnvError, loadInsurerEnv } from '../../config/env.js';
-import { applyHeapGrowth } from '../../config/heap.js';
 import { KeyRing, loadOrCreateMasterKey, MasterKeyError } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
@@ -13,7 +12,6 @@ import { InsurerService } from './insurer.service.js';
 
 async function main(): Promise<void> {
   const env = loadInsurerEnv();
-  applyHeapGrowth(env.HEAP_GROWTH_PERCENT);
   const logger = createLogger(env.LOG_LEVEL);
   mkdirSync(env.DATA_DIR, { recursive: true });
   const database = await openDatabase(

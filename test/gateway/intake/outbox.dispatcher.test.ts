@@ -72,7 +72,7 @@ const created = (count: number): Reply => ({
 
 /** Registers `n` records for the client; returns the submission id of the 202. */
 async function submit(token: string, n: number): Promise<string> {
-  const res = await h.request('/api/v1/subjects/registrations', {
+  const res = await h.request('/api/v1/subjects', {
     method: 'POST',
     token,
     headers: { 'content-type': 'application/json' },

@@ -47,7 +47,7 @@ async function enrolled(token: string, overrides: Partial<UpsertInput> = {}) {
       insurerNumber: '06130001',
     },
   ]);
-  const res = await h.request('/api/v1/subjects/registrations', {
+  const res = await h.request('/api/v1/subjects', {
     method: 'POST',
     token,
     headers: { 'content-type': 'application/json' },
@@ -242,7 +242,7 @@ describe('clinic lookups by linkage key', () => {
       ).entitlements;
     expect(await look()).toHaveLength(1);
     const changed = { ...r, medicalSubsidyRecipientNumber: withRecipientCheckDigit('654321') };
-    const res = await h.request('/api/v1/subjects/registrations', {
+    const res = await h.request('/api/v1/subjects', {
       method: 'POST',
       token: t.token,
       headers: { 'content-type': 'application/json' },
@@ -259,7 +259,7 @@ describe('clinic lookups by linkage key', () => {
     const kanagawa = await h.tenant();
     const { card, record: r } = await enrolled(tokyo.token);
     await enrolled(kanagawa.token);
-    await h.request('/api/v1/subjects/registrations', {
+    await h.request('/api/v1/subjects', {
       method: 'POST',
       token: kanagawa.token,
       headers: { 'content-type': 'application/json' },

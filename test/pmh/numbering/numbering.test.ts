@@ -61,7 +61,7 @@ async function insure(r: UpsertInput, change: Partial<UpsertInput['basicFiveInfo
 }
 
 async function register(token: string, records: unknown[]) {
-  const res = await h.request('/api/v1/subjects/registrations', {
+  const res = await h.request('/api/v1/subjects', {
     method: 'POST',
     token,
     headers: { 'content-type': 'application/json' },
