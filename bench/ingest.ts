@@ -15,11 +15,10 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import postgres from 'postgres';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
-import { benchDatabases, freePort, hostCpu, stopChild, waitReady } from './support.js';
+import { benchDatabases, freePort, hostCpu, pgClient, stopChild, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +43,7 @@ try {
   );
 
   const copyUrl = await dbs.fresh('bench_copy');
-  const copyDb = postgres(copyUrl, { max: 1, onnotice: () => {} });
+  const copyDb = pgClient(copyUrl, { max: 1 });
   const columns = toCsvHeader()
     .map((_, i) => `c${i} text`)
     .join(', ');

@@ -14,7 +14,7 @@
 import cluster from 'node:cluster';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import postgres from 'postgres';
+import { pgClient } from './support.js';
 
 const processes = Number(process.env.BASELINE_PROCESSES ?? 1);
 if (processes > 1 && cluster.isPrimary) {
@@ -34,7 +34,7 @@ async function serveBaseline(): Promise<void> {
   if (!url) throw new Error('DATABASE_URL is required');
   const port = Number(process.env.PORT ?? 4000);
   // The gateway's pool is 10 connections (src/db/client.ts); the baseline gets the same.
-  const sql = postgres(url, { max: Number(process.env.PG_POOL ?? 10), onnotice: () => {} });
+  const sql = pgClient(url, { max: Number(process.env.PG_POOL ?? 10) });
 
   interface Row {
     entitlement_id: string;

@@ -62,11 +62,10 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
 import { Pool, request } from 'undici';
 import { agreeLinkageKey, sealLinkageKey } from '../src/crypto/index.js';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
-import { benchDatabases, freePort, stopChild } from './support.js';
+import { benchDatabases, freePort, pgClient, stopChild } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -580,7 +579,7 @@ try {
   });
   const accepted = (await up.body.json()) as { linkageFileId: string };
   if (up.statusCode !== 202) throw new Error(`upload failed: ${up.statusCode} ${JSON.stringify(accepted)}`);
-  const db = postgres(gatewayDb, { max: 2, onnotice: () => {} });
+  const db = pgClient(gatewayDb, { max: 2 });
   const prepareUntil = Date.now() + 300_000 + subjects * 10;
   for (;;) {
     if (Date.now() > prepareUntil) throw new Error('registration and numbering did not finish in time');

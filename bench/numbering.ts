@@ -16,11 +16,10 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import postgres from 'postgres';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
-import { benchDatabases, freePort, hostCpu, stopChild, waitReady } from './support.js';
+import { benchDatabases, freePort, hostCpu, pgClient, stopChild, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +65,7 @@ try {
 
   const file = path.join(dir, 'subjects.csv');
   await writeLinkageFile({ path: file, subjects, seed: 1, encoding: 'utf-8' });
-  const copyDb = postgres(await dbs.fresh('bench_copy'), { max: 1, onnotice: () => {} });
+  const copyDb = pgClient(await dbs.fresh('bench_copy'), { max: 1 });
   await copyDb.unsafe(
     `create table raw_rows (${toCsvHeader()
       .map((_, i) => `c${i} text`)
@@ -131,7 +130,7 @@ try {
   );
   await stopChild(gateway);
 
-  const db = postgres(gatewayDb, { max: 1, onnotice: () => {} });
+  const db = pgClient(gatewayDb, { max: 1 });
   gateway = start('dist/src/gateway/main.js', gatewayEnv);
   await waitReady(`${base}/readyz`);
   t = performance.now();

@@ -5,9 +5,21 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { request } from 'undici';
+import { socketTarget } from '../src/db/client.js';
 
 /**
- * Fresh databases on the server of `DATABASE_URL`, all dropped by `dropAll`.
+ * A postgres.js client for a bench URL, which may name PostgreSQL's Unix-domain socket
+ * (`BENCH_PG_SOCKET=1`; see {@link benchDatabases}).
+ */
+export function pgClient(url: string, options: postgres.Options<Record<string, never>> = {}): postgres.Sql {
+  const { url: plain, path } = socketTarget(url);
+  return postgres(plain, { onnotice: () => {}, ...options, ...(path ? { path } : {}) });
+}
+
+/**
+ * Fresh databases on the server of `DATABASE_URL`, all dropped by `dropAll`. With
+ * `BENCH_PG_SOCKET=1` (and the throwaway server's `PGROOT`), their URLs name the server's
+ * Unix-domain socket instead of loopback TCP, for every server under test alike.
  *
  * @example
  * const dbs = benchDatabases('bench:ingest'); const url = await dbs.fresh('bench_copy'); … await dbs.dropAll();
@@ -15,7 +27,10 @@ import { request } from 'undici';
 export function benchDatabases(script: string) {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error(`DATABASE_URL is required (npm run ${script} starts a throwaway PostgreSQL)`);
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const admin = pgClient(url, { max: 1 });
+  const socketDir = process.env.BENCH_PG_SOCKET === '1' ? process.env.PGROOT : undefined;
+  if (process.env.BENCH_PG_SOCKET === '1' && !socketDir)
+    throw new Error('BENCH_PG_SOCKET=1 needs the throwaway server (PGROOT): leave DATABASE_URL unset');
   const created: string[] = [];
   return {
     async fresh(prefix: string): Promise<string> {
@@ -23,6 +38,8 @@ export function benchDatabases(script: string) {
       await admin.unsafe(`create database ${name}`);
       created.push(name);
       const u = new URL(url);
+      if (socketDir)
+        return `postgres://${u.username}@/${name}?host=${encodeURIComponent(socketDir)}&port=${u.port || 5432}`;
       u.pathname = `/${name}`;
       return u.toString();
     },
