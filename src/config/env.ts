@@ -95,7 +95,7 @@ export const envSchema = z
     /**
      * While a linkage file is processed, how far V8 may grow the heap past what was live after
      * its last full collection, in percent (150: up to 2.5×; see `holdHeapGrowth`). Left to
-     * itself V8 grew it ~3× there (~310 MB peak RSS for 100,000 rows); 150 held it near 260 MB
+     * itself V8 grew it ~3× there (~310 MB peak RSS for 100,000 rows); 150 held it near 240 MB
      * for ~4 % more CPU. 0 leaves V8's own heuristics.
      */
     INTAKE_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(1000).default(150),
