@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { request } from 'undici';
-import { socketTarget } from '../src/db/client.js';
+import { socketTarget } from '../src/db/socket-target.js';
 
 /**
  * A postgres.js client for a bench URL, which may name PostgreSQL's Unix-domain socket

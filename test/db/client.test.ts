@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, socketTarget } from '../../src/db/client.js';
+import { openDatabase } from '../../src/db/client.js';
+import { socketTarget } from '../../src/db/socket-target.js';
 
 describe('socketTarget', () => {
   it('turns a libpq-style socket URL into a socket path and a URL postgres.js accepts', () => {

@@ -663,12 +663,7 @@ export class IntakeService {
       }
     }
 
-    const first = batch[0]?.rowNo ?? 0;
-    const last = batch.at(-1)?.rowNo ?? 0;
-    // The parsed CSV is not needed past this point: let it go now, not when the batch commits
-    // (a batch lives through several young-generation collections; what it holds is promoted).
-    batch.length = 0;
-    return { rows, digests, first, last };
+    return { rows, digests, first: batch[0]?.rowNo ?? 0, last: batch.at(-1)?.rowNo ?? 0 };
   }
 
   /** Submits a validated batch's valid rows to the hub (or the outbox) and builds its row outcomes. */
