@@ -50,7 +50,8 @@
  * other work on it disturbs a run (> 40 % of a core), the run is repeated (`--retries`, after
  * waiting up to `--quiet-wait` s for quiet) and the least disturbed one kept. The paced run
  * opens up to 512 connections: a server slower than `--rate` sees its queue, and the
- * latencies, grow for the whole run. `BENCH_NODE_FLAGS` (e.g. `--cpu-prof`) go to the gateway.
+ * latencies, grow for the whole run. `BENCH_NODE_FLAGS` (e.g. `--cpu-prof`) go to the gateway;
+ * `--phases paced` (a subset of saturation,rate,paced) runs only those, e.g. to profile one.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
@@ -86,6 +87,8 @@ const { values } = parseArgs({
     retries: { type: 'string', default: '2' },
     // Comma-separated subset of baseline,clinic,portal (e.g. to profile one path).
     only: { type: 'string', default: 'baseline,baseline-2p,clinic,portal' },
+    // Comma-separated subset of saturation,rate,paced (e.g. to profile the paced run alone).
+    phases: { type: 'string', default: 'saturation,rate,paced' },
   },
 });
 const subjects = Number(values.subjects);
@@ -801,6 +804,14 @@ try {
     }
   }
 
+  const phases = new Set(values.phases.split(','));
+  /** A phase left out (`--phases`) prints as "–". */
+  const skipped = (): Promise<Figures & { db: string }> =>
+    Promise.resolve({
+      ...{ rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, total: 0, non2xx: 0, errors: 0 },
+      ...{ statuses: {}, seconds: 0, exhausted: false, from: new Date(), to: new Date(), db: 'skipped' },
+      cpu: { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, host: Number.NaN },
+    });
   const results: Record<string, { sat: Figures; fixed: Figures; paced: Figures }> = {};
   for (const target of targets.filter((x) => only.has(x.name))) {
     console.log(`\n== ${target.name}`);
@@ -808,27 +819,33 @@ try {
     console.log(`  warm-up: ${warm.total} requests, ${Math.round(warm.rps)} req/s, non-2xx ${warm.non2xx}`);
     const satRate = Math.max(results.baseline?.sat.rps ?? 20_000, rate);
     const sat = await attempt('saturation', () =>
-      measured(() =>
-        runAutocannon(target, {
-          connections,
-          duration,
-          count: Math.min(maxKeys, Math.ceil(satRate * duration * 1.5) + connections),
-        }),
-      ),
+      !phases.has('saturation')
+        ? skipped()
+        : measured(() =>
+            runAutocannon(target, {
+              connections,
+              duration,
+              count: Math.min(maxKeys, Math.ceil(satRate * duration * 1.5) + connections),
+            }),
+          ),
     );
     console.log(`  saturation: ${fmtFigures(sat)}\n    ${sat.db}`);
     const fixed = await attempt(`overallRate ${rate}`, () =>
-      measured(() =>
-        runAutocannon(target, {
-          connections,
-          duration,
-          overallRate: rate,
-          count: Math.ceil(rate * duration * 1.5) + connections,
-        }),
-      ),
+      !phases.has('rate')
+        ? skipped()
+        : measured(() =>
+            runAutocannon(target, {
+              connections,
+              duration,
+              overallRate: rate,
+              count: Math.ceil(rate * duration * 1.5) + connections,
+            }),
+          ),
     );
     console.log(`  autocannon overallRate ${rate}: ${fmtFigures(fixed)}\n    ${fixed.db}`);
-    const paced = await attempt(`paced ${rate}/s`, () => measured(() => runPaced(target, rate, duration)));
+    const paced = await attempt(`paced ${rate}/s`, () =>
+      !phases.has('paced') ? skipped() : measured(() => runPaced(target, rate, duration)),
+    );
     console.log(
       `  paced ${rate}/s from ${paced.from.toISOString().slice(11, 23)}: ${fmtFigures(paced)}  (largest send lag ${paced.lagMs?.toFixed(1)} ms)\n    ${paced.slow}\n    ${paced.db}`,
     );

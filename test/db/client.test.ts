@@ -50,6 +50,24 @@ describe('socketTarget', () => {
   });
 });
 
+describe.skipIf(!process.env.DATABASE_URL)('openDatabase on PostgreSQL', () => {
+  it('opens its connections with JIT off, unless the URL asks for it', async () => {
+    const url = process.env.DATABASE_URL as string;
+    for (const [target, expected] of [
+      [url, 'off'],
+      [`${url}${url.includes('?') ? '&' : '?'}jit=on`, 'on'],
+    ] as const) {
+      const database = await openDatabase({ url: target });
+      try {
+        const [row] = await (database.sql as NonNullable<typeof database.sql>)`show jit`;
+        expect(row?.jit).toBe(expected);
+      } finally {
+        await database.close();
+      }
+    }
+  });
+});
+
 // On the throwaway PostgreSQL of CI (scripts/pg-throwaway.sh), which also listens on a socket
 // in $PGROOT.
 const tcp = process.env.DATABASE_URL;
