@@ -18,7 +18,15 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
-import { benchDatabases, freePort, hostCpu, pgClient, stopChild, waitReady } from './support.js';
+import {
+  benchDatabases,
+  freePort,
+  gatewayNodeFlags,
+  hostCpu,
+  pgClient,
+  stopChild,
+  waitReady,
+} from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,8 +76,7 @@ try {
   execFileSync('npm', ['run', '--silent', 'build'], {
     stdio: 'inherit',
   });
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/gateway/main.js'], {
+  const child = spawn(process.execPath, [...gatewayNodeFlags(), 'dist/src/gateway/main.js'], {
     env: {
       ...process.env,
       DATABASE_URL: gatewayUrl,

@@ -66,7 +66,7 @@ import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 import { agreeLinkageKey, sealLinkageKey } from '../src/crypto/index.js';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
-import { benchDatabases, freePort, pgClient, stopChild } from './support.js';
+import { benchDatabases, freePort, gatewayNodeFlags, pgClient, stopChild } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -552,9 +552,8 @@ try {
   const dataDir = path.join(dir, 'gateway');
   const gatewayPort = await freePort();
   const gatewayBase = `http://127.0.0.1:${gatewayPort}`;
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   let t = performance.now();
-  const gateway = start('gateway', [...nodeFlags, 'dist/src/gateway/main.js'], {
+  const gateway = start('gateway', [...gatewayNodeFlags(), 'dist/src/gateway/main.js'], {
     DATABASE_URL: gatewayDb,
     DATA_DIR: dataDir,
     PORT: String(gatewayPort),

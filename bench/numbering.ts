@@ -19,7 +19,16 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
 import { toCsvHeader } from '../src/sim/population/index.js';
-import { benchDatabases, freePort, hostCpu, pgClient, stopChild, waitReady } from './support.js';
+import {
+  benchDatabases,
+  benchNodeFlags,
+  freePort,
+  gatewayNodeFlags,
+  hostCpu,
+  pgClient,
+  stopChild,
+  waitReady,
+} from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,11 +44,12 @@ const subjects = Number(values.subjects);
 const registry = Number(values.registry);
 const dbs = benchDatabases('bench:numbering');
 
-/** Extra node flags for the servers under test, e.g. BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
-const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const GATEWAY = 'dist/src/gateway/main.js';
 
+/** The gateway with the flags it is deployed with; the insurer server with BENCH_NODE_FLAGS only. */
 function start(entry: string, env: Record<string, string>) {
-  return spawn(process.execPath, [...nodeFlags, entry], {
+  const flags = entry === GATEWAY ? gatewayNodeFlags() : benchNodeFlags();
+  return spawn(process.execPath, [...flags, entry], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -101,7 +111,7 @@ try {
     NUMBERING_BATCH_SIZE: values.batch,
     NUMBERING_CONCURRENCY: values.concurrency,
   };
-  let gateway = start('dist/src/gateway/main.js', { ...gatewayEnv, NUMBERING_WORKER: '0' });
+  let gateway = start(GATEWAY, { ...gatewayEnv, NUMBERING_WORKER: '0' });
   const base = `http://127.0.0.1:${gatewayPort}`;
   await waitReady(`${base}/readyz`);
   const auth = {
@@ -131,7 +141,7 @@ try {
   await stopChild(gateway);
 
   const db = pgClient(gatewayDb, { max: 1 });
-  gateway = start('dist/src/gateway/main.js', gatewayEnv);
+  gateway = start(GATEWAY, gatewayEnv);
   await waitReady(`${base}/readyz`);
   t = performance.now();
   const cpu0 = hostCpu();

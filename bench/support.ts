@@ -51,7 +51,26 @@ export function benchDatabases(script: string) {
   };
 }
 
-/** A port the OS just handed out as free. */
+/**
+ * The node flags the gateway runs with as deployed (those of `npm run start:prod` in
+ * package.json, e.g. `--single-threaded-gc`), then `BENCH_NODE_FLAGS` (e.g. `--cpu-prof`):
+ * a bench measures the gateway as it is run.
+ *
+ * @example
+ * spawn(process.execPath, [...gatewayNodeFlags(), 'dist/src/gateway/main.js']);
+ */
+export function gatewayNodeFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  const deployed = (scripts['start:prod'] ?? '').split(/\s+/).filter((t) => t.startsWith('--'));
+  return [...deployed, ...benchNodeFlags()];
+}
+
+/** Extra node flags for the servers under test (`BENCH_NODE_FLAGS`, e.g. `--cpu-prof`). */
+export function benchNodeFlags(): string[] {
+  return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 /** Busy and total jiffies of the whole host (all cores), from /proc/stat. */
 export function hostCpu(): { busy: number; total: number } {
   const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
@@ -64,6 +83,7 @@ export function hostCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** A port the OS just handed out as free. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

@@ -108,6 +108,10 @@ async function main(): Promise<void> {
         ? []
         : [`  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`]),
     ];
+    if (database.kind === 'postgres' && !process.execArgv.includes('--single-threaded-gc'))
+      lines.push(
+        '  note            started without node --single-threaded-gc (as `npm run start:prod` does): on a small host V8’s background collector threads widen the lookups’ latency tail',
+      );
     if (demo) lines.push(`  demo tokens     ${demo.file}`);
     if (demo && !remote) {
       if (demoExchange)

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 
-/** A gateway started as its own process (`tsx src/gateway/main.ts`) on loopback. */
+/** A gateway started as its own process (`node --single-threaded-gc --import tsx src/gateway/main.ts`) on loopback. */
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
@@ -40,7 +40,8 @@ export async function startServer(
   const port = options.port ?? (await freePort());
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.resolve(options.entry ?? 'src/gateway/main.ts')],
+    // With the node flag it is deployed with (npm run start:prod).
+    ['--single-threaded-gc', '--import', 'tsx', path.resolve(options.entry ?? 'src/gateway/main.ts')],
     {
       env: {
         ...process.env,
