@@ -146,10 +146,20 @@ export class NumberingWorker {
   async #claim(): Promise<Claimed | undefined> {
     const lease = this.#leaseMs / 1000;
     return this.deps.db.transaction(async (tx) => {
+      // A due batch is taken whole by one loop: locking one of its rows (`for update skip
+      // locked`) let two loops lock two rows of the same batch and then deadlock on each other's
+      // row while claiming the rest (PostgreSQL aborts one after deadlock_timeout, again and again
+      // after an insurer outage). So each loop takes the batch's advisory lock, for this
+      // transaction, and skips a batch another loop holds (the filter runs over the due batches
+      // in order and stops at the first it gets).
       const retry = await queryRows<{ batch_id: string }>(
         tx,
-        sql`select batch_id from hub.numbering_queue where batch_id is not null and next_attempt_at <= now()
-             order by next_attempt_at limit 1 for update skip locked`,
+        sql`select b.batch_id from (
+              select batch_id, min(next_attempt_at) as due from hub.numbering_queue
+               where batch_id is not null and next_attempt_at <= now()
+               group by batch_id order by due limit 8) b
+             where pg_try_advisory_xact_lock(hashtextextended('numbering:' || b.batch_id, 0))
+             limit 1`,
       );
       let batchId = retry[0]?.batch_id;
       let claim: SQL;
