@@ -804,13 +804,27 @@ try {
   }
 
   const phases = new Set(values.phases.split(','));
-  /** A phase left out (`--phases`) prints as "–". */
-  const skipped = (): Promise<Figures & { db: string }> =>
-    Promise.resolve({
-      ...{ rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, total: 0, non2xx: 0, errors: 0 },
-      ...{ statuses: {}, seconds: 0, exhausted: false, from: new Date(), to: new Date(), db: 'skipped' },
-      cpu: { server: Number.NaN, postgres: Number.NaN, bench: Number.NaN, host: Number.NaN },
+  /** Runs a phase measured, or, when `--phases` leaves it out, answers figures that print as "–". */
+  const phase = (name: string, run: () => Promise<Figures>): Promise<Figures & { db: string }> => {
+    if (phases.has(name)) return measured(run);
+    const nan = Number.NaN;
+    const at = new Date();
+    return Promise.resolve({
+      rps: nan,
+      p50: nan,
+      p99: nan,
+      total: 0,
+      non2xx: 0,
+      errors: 0,
+      statuses: {},
+      seconds: 0,
+      exhausted: false,
+      from: at,
+      to: at,
+      db: 'skipped',
+      cpu: { server: nan, postgres: nan, bench: nan, host: nan },
     });
+  };
   const results: Record<string, { sat: Figures; fixed: Figures; paced: Figures }> = {};
   for (const target of targets.filter((x) => only.has(x.name))) {
     console.log(`\n== ${target.name}`);
@@ -818,32 +832,28 @@ try {
     console.log(`  warm-up: ${warm.total} requests, ${Math.round(warm.rps)} req/s, non-2xx ${warm.non2xx}`);
     const satRate = Math.max(results.baseline?.sat.rps ?? 20_000, rate);
     const sat = await attempt('saturation', () =>
-      !phases.has('saturation')
-        ? skipped()
-        : measured(() =>
-            runAutocannon(target, {
-              connections,
-              duration,
-              count: Math.min(maxKeys, Math.ceil(satRate * duration * 1.5) + connections),
-            }),
-          ),
+      phase('saturation', () =>
+        runAutocannon(target, {
+          connections,
+          duration,
+          count: Math.min(maxKeys, Math.ceil(satRate * duration * 1.5) + connections),
+        }),
+      ),
     );
     console.log(`  saturation: ${fmtFigures(sat)}\n    ${sat.db}`);
     const fixed = await attempt(`overallRate ${rate}`, () =>
-      !phases.has('rate')
-        ? skipped()
-        : measured(() =>
-            runAutocannon(target, {
-              connections,
-              duration,
-              overallRate: rate,
-              count: Math.ceil(rate * duration * 1.5) + connections,
-            }),
-          ),
+      phase('rate', () =>
+        runAutocannon(target, {
+          connections,
+          duration,
+          overallRate: rate,
+          count: Math.ceil(rate * duration * 1.5) + connections,
+        }),
+      ),
     );
     console.log(`  autocannon overallRate ${rate}: ${fmtFigures(fixed)}\n    ${fixed.db}`);
     const paced = await attempt(`paced ${rate}/s`, () =>
-      !phases.has('paced') ? skipped() : measured(() => runPaced(target, rate, duration)),
+      phase('paced', () => runPaced(target, rate, duration)),
     );
     console.log(
       `  paced ${rate}/s from ${paced.from.toISOString().slice(11, 23)}: ${fmtFigures(paced)}  (largest send lag ${paced.lagMs?.toFixed(1)} ms)\n    ${paced.slow}\n    ${paced.db}`,
