@@ -50,6 +50,8 @@ const PERSON_COLUMNS = {
 } as const;
 
 const context = (id: string) => `insured:${id}`;
+/** The stored answer to a numbering request carries 個人番号: sealed, bound to its key. */
+const answerContext = (idempotencyKey: string) => `numbering-request:${idempotencyKey}`;
 
 /**
  * The insurers' intermediate server (医療保険者等向け中間サーバー, seed ㉗): numbers subjects
@@ -119,7 +121,8 @@ export class InsurerService {
         .select()
         .from(numberingRequests)
         .where(eq(numberingRequests.idempotencyKey, batch.idempotencyKey));
-      if (done) return JSON.parse(done.answer) as NumberingAnswerItem[];
+      if (done)
+        return openJson<NumberingAnswerItem[]>(dataKey, done.sealed, answerContext(batch.idempotencyKey));
 
       const now = this.deps.clock();
       const indexes = batch.items.map((i) => hmac(blindIndexKey, i.myNumber));
@@ -180,8 +183,9 @@ export class InsurerService {
                      as x(id uuid, pmh_id text, numbered_at timestamptz)
                where t.id = x.id
             ), linked as (${bulkInsertStatement('insurer.eligibility_links', { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' }, links)})
-            insert into insurer.numbering_requests (idempotency_key, answer, created_at)
-            values (${batch.idempotencyKey}, ${JSON.stringify(answer)}, ${now.toISOString()}::timestamptz)`,
+            insert into insurer.numbering_requests (idempotency_key, sealed, created_at)
+            values (${batch.idempotencyKey}, ${sealJson(dataKey, answer, answerContext(batch.idempotencyKey))},
+                    ${now.toISOString()}::timestamptz)`,
       );
       await appendAudit(tx, INSURER_SCOPE, audit, now);
       return answer;

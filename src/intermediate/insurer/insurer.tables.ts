@@ -42,9 +42,12 @@ export const eligibilityLinks = insurerSchema.table(
   (t) => [index('eligibility_links_binding').on(t.bindingNumber)],
 );
 
-/** Answers to numbering requests by idempotency key: a retried batch never assigns twice. */
+/**
+ * Answers to numbering requests by idempotency key: a retried batch never assigns twice. The
+ * answer carries each 個人番号, so it is sealed with the server's data key (migration 0012).
+ */
 export const numberingRequests = insurerSchema.table('numbering_requests', {
   idempotencyKey: text('idempotency_key').primaryKey(),
-  answer: text('answer').notNull(),
+  sealed: bytea('sealed').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 });
