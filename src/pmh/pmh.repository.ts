@@ -37,7 +37,6 @@ const SUBJECT_COLUMNS = {
 const QUEUE_COLUMNS = {
   subject_id: 'uuid',
   tenant_code: 'text',
-  next_attempt_at: 'timestamptz',
   enqueued_at: 'timestamptz',
 } as const;
 const SUBJECT_CHANGE_COLUMNS = {
@@ -230,21 +229,20 @@ export class SubjectRepository {
         .map((id) => ({
           subject_id: id,
           tenant_code: tenantCode,
-          next_attempt_at: input.now,
           enqueued_at: input.now,
         })),
     );
     if (input.reNumbered.length === 0) return;
-    // Subjects that existed: queued again (or anew) and set back to pending, in one statement.
+    // Subjects that existed: queued again (or anew) and set back to pending, in one statement. A
+    // new generation: an answer on its way for the subject as it was is not recorded.
     const now = input.now.toISOString();
     await this.db.execute(
       sql`with queued as (
-            insert into hub.numbering_queue (subject_id, tenant_code, next_attempt_at, enqueued_at)
-            select v::uuid, ${tenantCode}::text, ${now}::timestamptz, ${now}::timestamptz
+            insert into hub.numbering_queue (subject_id, tenant_code, enqueued_at)
+            select v::uuid, ${tenantCode}::text, ${now}::timestamptz
               from jsonb_array_elements_text(${JSON.stringify(input.reNumbered)}::jsonb) as t(v)
-            on conflict (subject_id) do update set batch_id = null, attempts = 0,
-              next_attempt_at = excluded.next_attempt_at, enqueued_at = excluded.enqueued_at, last_error = null)
-          update hub.subjects set numbering_status = 'pending'
+            on conflict (subject_id) do update set enqueued_at = excluded.enqueued_at)
+          update hub.subjects set numbering_status = 'pending', numbering_generation = numbering_generation + 1
            where tenant_code = ${tenantCode} and ${inList(sql`id`, [...input.reNumbered], 'uuid')}`,
     );
   }

@@ -43,6 +43,8 @@ export const subjects = hubSchema.table(
     suspendedByCrossCheck: boolean('suspended_by_cross_check').notNull().default(false),
     numberingStatus: text('numbering_status').$type<NumberingStatus>().notNull().default('pending'),
     numberingReasons: text('numbering_reasons'),
+    /** Counts the times the subject was queued again for numbering (an answer is kept only for the latest). */
+    numberingGeneration: integer('numbering_generation').notNull().default(0),
     numberedAt: timestamp('numbered_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
@@ -63,8 +65,8 @@ export const NUMBERING_STATUSES = [
 export type NumberingStatus = (typeof NUMBERING_STATUSES)[number];
 
 /**
- * Subjects waiting for a PMH-ID. A claimed batch keeps its `batchId` (the idempotency key
- * sent to the intermediate server) across retries, so a retried batch never assigns twice.
+ * Subjects waiting for a PMH-ID, oldest first. A claim moves them, in the same transaction,
+ * into one {@link numberingBatches} row: a waiting row is written once and deleted once.
  */
 export const numberingQueue = hubSchema.table(
   'numbering_queue',
@@ -73,13 +75,32 @@ export const numberingQueue = hubSchema.table(
       .primaryKey()
       .references(() => subjects.id, { onDelete: 'cascade' }),
     tenantCode: text('tenant_code').notNull(),
-    batchId: text('batch_id'),
-    attempts: integer('attempts').notNull().default(0),
-    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
     enqueuedAt: timestamp('enqueued_at', { withTimezone: true }).notNull(),
-    lastError: text('last_error'),
   },
-  (t) => [index('numbering_queue_due').on(t.nextAttemptAt), index('numbering_queue_batch').on(t.batchId)],
+  (t) => [index('numbering_queue_enqueued').on(t.enqueuedAt)],
+);
+
+/**
+ * Claimed batches on their way to the intermediate server: one row per batch, holding its
+ * subjects in the order sent and each one's {@link subjects.numberingGeneration} when it was
+ * claimed. The `batchId` is the idempotency key sent, kept across retries, so a retried batch
+ * never assigns twice; an answer is recorded only for a subject still at the generation sent
+ * (one registered again meanwhile is left to a later batch).
+ */
+export const numberingBatches = hubSchema.table(
+  'numbering_batches',
+  {
+    batchId: text('batch_id').primaryKey(),
+    tenantCode: text('tenant_code').notNull(),
+    subjectIds: uuid('subject_ids').array().notNull(),
+    generations: integer('generations').array().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** The end of the lease while a call is under way, or when the next attempt is due. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+    lastError: text('last_error'),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('numbering_batches_due').on(t.nextAttemptAt)],
 );
 
 /** 医療助成資格情報: one entitlement of a subject; its content sealed with the tenant key. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
-import { and, eq, type SQL, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import {
   AUDIT_ACTIONS,
@@ -10,7 +10,6 @@ import {
   lockAuditChain,
 } from '../../audit/index.js';
 import { type KeyRing, openJson } from '../../crypto/index.js';
-import { inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import { PollingLoop } from '../../db/polling-loop.js';
 import {
@@ -27,7 +26,7 @@ import {
   refreshStaleFaces,
 } from '../lookups/read-model.js';
 import type { SubjectSecret } from '../pmh.repository.js';
-import { type NumberingStatus, numberingQueue, subjects } from '../pmh.tables.js';
+import { type NumberingStatus, numberingBatches } from '../pmh.tables.js';
 
 /** Options of the numbering worker. */
 export interface NumberingWorkerDeps {
@@ -51,9 +50,17 @@ interface Claimed {
   batchId: string;
   tenantCode: string;
   attempts: number;
-  subjectIds: string[];
-  /** The claimed subjects that still exist, sealed. */
+  /** The batch's subjects that still exist, in the order sent, sealed. */
   sealed: { id: string; sealed: Buffer }[];
+}
+
+/** A claimed batch's rows: one per subject, the batch's columns repeated. */
+interface ClaimRow {
+  batch_id: string;
+  tenant_code: string;
+  attempts: number;
+  subject_id: string;
+  sealed: string | null;
 }
 
 const STATUS_BY_OUTCOME: Record<NumberingAnswerItem['outcome'], NumberingStatus> = {
@@ -123,7 +130,7 @@ export class NumberingWorker {
       ids.push(row.id);
     }
     if (items.length === 0) {
-      await this.deps.db.delete(numberingQueue).where(eq(numberingQueue.batchId, batch.batchId));
+      await this.deps.db.delete(numberingBatches).where(eq(numberingBatches.batchId, batch.batchId));
       return true;
     }
     // While the insurer answers, seal the subjects' read-model faces (no lock held; checked
@@ -144,67 +151,57 @@ export class NumberingWorker {
   }
 
   async #claim(): Promise<Claimed | undefined> {
-    const lease = this.#leaseMs / 1000;
+    const lease = sql`now() + make_interval(secs => ${this.#leaseMs / 1000})`;
     return this.deps.db.transaction(async (tx) => {
-      // A due batch is taken whole by one loop: locking one of its rows (`for update skip
-      // locked`) let two loops lock two rows of the same batch and then deadlock on each other's
-      // row while claiming the rest (PostgreSQL aborts one after deadlock_timeout, again and again
-      // after an insurer outage). So each loop takes the batch's advisory lock, for this
-      // transaction, and skips a batch another loop holds (the filter runs over the due batches
-      // in order and stops at the first it gets).
-      const retry = await queryRows<{ batch_id: string }>(
+      // A due batch first (its lease ran out, or its next attempt is due), taken whole by this
+      // loop; else the oldest waiting subjects of one tenant, moved out of the queue into a new
+      // batch row. Either way one statement also reads the subjects, in the order sent.
+      let rows = await queryRows<ClaimRow>(
         tx,
-        sql`select b.batch_id from (
-              select batch_id, min(next_attempt_at) as due from hub.numbering_queue
-               where batch_id is not null and next_attempt_at <= now()
-               group by batch_id order by due limit 8) b
-             where pg_try_advisory_xact_lock(hashtextextended('numbering:' || b.batch_id, 0))
-             limit 1`,
-      );
-      let batchId = retry[0]?.batch_id;
-      let claim: SQL;
-      if (!batchId) {
-        batchId = `nb-${randomUUID()}`;
-        // One statement claims the subjects, sets their lease and reads them. A waiting row
-        // (batch_id null) has next_attempt_at = enqueued_at, so the oldest come first along the
-        // next_attempt_at index (`coalesce` keeps the planner off the batch_id index, whose
-        // scan read and sorted the whole queue for every batch).
-        claim = sql`update hub.numbering_queue
-                       set batch_id = ${batchId}, next_attempt_at = now() + make_interval(secs => ${lease})
-                     where subject_id in (
-                       select subject_id from hub.numbering_queue
-                        where coalesce(batch_id, '') = '' and next_attempt_at <= now()
-                          and tenant_code = (select tenant_code from hub.numbering_queue
-                                              where coalesce(batch_id, '') = '' and next_attempt_at <= now()
-                                              order by next_attempt_at limit 1)
-                        order by next_attempt_at limit ${this.#batchSize}
-                        for update skip locked)
-                    returning subject_id, tenant_code, attempts`;
-      } else {
-        claim = sql`update hub.numbering_queue set next_attempt_at = now() + make_interval(secs => ${lease})
-                     where batch_id = ${batchId} returning subject_id, tenant_code, attempts`;
-      }
-      const rows = await queryRows<{
-        subject_id: string;
-        tenant_code: string;
-        attempts: number;
-        sealed: string | null;
-      }>(
-        tx,
-        sql`with claimed as (${claim})
-            select c.subject_id, c.tenant_code, c.attempts, encode(s.sealed, 'base64') as sealed
-              from claimed c
+        sql`with b as (
+              update hub.numbering_batches set next_attempt_at = ${lease}
+               where batch_id = (select batch_id from hub.numbering_batches where next_attempt_at <= now()
+                                  order by next_attempt_at limit 1 for update skip locked)
+              returning batch_id, tenant_code, attempts, subject_ids)
+            select b.batch_id, b.tenant_code, b.attempts, x.id as subject_id, encode(s.sealed, 'base64') as sealed
+              from b cross join lateral unnest(b.subject_ids) with ordinality as x(id, n)
               left join lateral (select sealed from hub.subjects s
-                                  where s.id = c.subject_id and s.tenant_code = c.tenant_code offset 0) s on true
-             order by c.subject_id`,
+                                  where s.id = x.id and s.tenant_code = b.tenant_code offset 0) s on true
+             order by x.n`,
       );
+      if (rows.length === 0) {
+        const batchId = `nb-${randomUUID()}`;
+        rows = await queryRows<ClaimRow>(
+          tx,
+          sql`with taken as (
+                delete from hub.numbering_queue where subject_id in (
+                  select subject_id from hub.numbering_queue
+                   where tenant_code = (select tenant_code from hub.numbering_queue order by enqueued_at limit 1)
+                   order by enqueued_at limit ${this.#batchSize}
+                   for update skip locked)
+                returning subject_id, tenant_code
+              ), claimed as (
+                select t.subject_id, t.tenant_code, s.numbering_generation, s.sealed
+                  from taken t
+                  left join lateral (select numbering_generation, sealed from hub.subjects s
+                                      where s.id = t.subject_id and s.tenant_code = t.tenant_code offset 0) s on true
+              ), b as (
+                insert into hub.numbering_batches
+                       (batch_id, tenant_code, subject_ids, generations, next_attempt_at, claimed_at)
+                select ${batchId}, min(tenant_code), array_agg(subject_id order by subject_id),
+                       array_agg(coalesce(numbering_generation, 0) order by subject_id), ${lease}, now()
+                  from claimed having count(*) > 0
+                returning batch_id, tenant_code, attempts)
+              select b.batch_id, b.tenant_code, b.attempts, c.subject_id, encode(c.sealed, 'base64') as sealed
+                from b, claimed c order by c.subject_id`,
+        );
+      }
       const first = rows[0];
       if (!first) return undefined;
       return {
-        batchId,
+        batchId: first.batch_id,
         tenantCode: first.tenant_code,
-        attempts: Math.max(...rows.map((r) => r.attempts)),
-        subjectIds: rows.map((r) => r.subject_id),
+        attempts: first.attempts,
         sealed: rows.flatMap((r) =>
           r.sealed ? [{ id: r.subject_id, sealed: Buffer.from(r.sealed, 'base64') }] : [],
         ),
@@ -214,10 +211,10 @@ export class NumberingWorker {
 
   /**
    * Records a batch's answer in one transaction, holding the tenant's audit chain (which
-   * every hub writer takes first) only for the writes: the subjects still claimed by this
-   * batch (a subject registered again meanwhile was re-queued and is left to its next
-   * batch, so a stale answer is never recorded), their read-model faces (sealed ahead), the
-   * queue and the audit entries.
+   * every hub writer takes first) only for the writes: the batch's subjects still at the
+   * generation it sent (a subject registered again meanwhile was queued again and is left to
+   * a later batch, so a stale answer is never recorded), their read-model faces (sealed
+   * ahead), the batch row and the audit entries.
    */
   async #record(
     batch: Claimed,
@@ -254,10 +251,11 @@ export class NumberingWorker {
         faces_due: number;
       }>(
         tx,
-        sql`with claimed as (
-              delete from hub.numbering_queue
-               where batch_id = ${batch.batchId} and tenant_code = ${batch.tenantCode}
-              returning subject_id
+        sql`with batch as (
+              delete from hub.numbering_batches where batch_id = ${batch.batchId} and tenant_code = ${batch.tenantCode}
+              returning subject_ids, generations
+            ), claimed as (
+              select x.id, x.generation from batch, unnest(batch.subject_ids, batch.generations) as x(id, generation)
             ), recorded as (
               update hub.subjects t
                  set pmh_id = coalesce(x.pmh_id, t.pmh_id),
@@ -274,7 +272,8 @@ export class NumberingWorker {
                        else t.suspended_by_cross_check end
                 from json_to_recordset(${changesJson}::json)
                      as x(id uuid, pmh_id text, status text, reasons text, numbered_at timestamptz)
-               where t.id = x.id and x.id in (select subject_id from claimed)
+                join claimed c on c.id = x.id
+               where t.id = x.id and t.numbering_generation = c.generation
               returning t.id, t.tenant_code, t.pmh_id, t.is_not_disclosed, t.viewing_suspended
             ), ${publishFacesCtes(faces)}
             select (select json_agg(json_build_object('id', id, 'tenant_code', tenant_code, 'pmh_id', pmh_id))
@@ -323,40 +322,42 @@ export class NumberingWorker {
       { batchId: batch.batchId, attempts, givenUp, error: err.name, subjects: ids.length },
       'numbering batch failed',
     );
+    const status: NumberingStatus = givenUp ? 'given-up' : 'retrying';
     await this.deps.db.transaction(async (tx) => {
-      if (givenUp) {
-        await lockAuditChain(tx, batch.tenantCode);
+      if (givenUp) await lockAuditChain(tx, batch.tenantCode);
+      // The subjects still at the generation sent (not those registered again meanwhile).
+      const marked = await queryRows<{ id: string }>(
+        tx,
+        sql`update hub.subjects t set numbering_status = ${status}
+              from hub.numbering_batches b, unnest(b.subject_ids, b.generations) as x(id, generation)
+             where b.batch_id = ${batch.batchId} and t.id = x.id and t.tenant_code = b.tenant_code
+               and t.numbering_generation = x.generation
+            returning t.id`,
+      );
+      if (!givenUp) {
         await tx
-          .update(subjects)
-          .set({ numberingStatus: 'given-up' })
-          .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, ids, 'uuid')));
-        await tx.delete(numberingQueue).where(eq(numberingQueue.batchId, batch.batchId));
-        await appendAudit(
-          tx,
-          batch.tenantCode,
-          ids.map((id) => ({
-            actor: { kind: 'system' as const, id: 'numbering' },
-            action: AUDIT_ACTIONS.subjectNumberingFailed,
-            subjectRef: id,
-            requestId: batch.batchId,
-            detail: { error: err.name, attempts },
-          })),
-          this.deps.clock(),
-        );
+          .update(numberingBatches)
+          .set({
+            attempts,
+            lastError: err.name,
+            nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`,
+          })
+          .where(eq(numberingBatches.batchId, batch.batchId));
         return;
       }
-      await tx
-        .update(subjects)
-        .set({ numberingStatus: 'retrying' })
-        .where(and(eq(subjects.tenantCode, batch.tenantCode), inList(subjects.id, ids, 'uuid')));
-      await tx
-        .update(numberingQueue)
-        .set({
-          attempts,
-          lastError: err.name,
-          nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`,
-        })
-        .where(eq(numberingQueue.batchId, batch.batchId));
+      await tx.delete(numberingBatches).where(eq(numberingBatches.batchId, batch.batchId));
+      await appendAudit(
+        tx,
+        batch.tenantCode,
+        marked.map(({ id }) => ({
+          actor: { kind: 'system' as const, id: 'numbering' },
+          action: AUDIT_ACTIONS.subjectNumberingFailed,
+          subjectRef: id,
+          requestId: batch.batchId,
+          detail: { error: err.name, attempts },
+        })),
+        this.deps.clock(),
+      );
     });
   }
 }

@@ -99,6 +99,25 @@ async function subject(token: string, id: string | undefined): Promise<SubjectBo
   return (await (await h.request(`/api/v1/subjects/${id}`, { token })).json()) as SubjectBody;
 }
 
+/** Registers `r` with a wrong birth date, so the insurer answers "cross-check failed" for it. */
+async function registerWithWrongBirthDate(token: string, r: UpsertInput): Promise<string> {
+  await insure(r);
+  const [id] = await register(token, [
+    { ...r, basicFiveInfo: { ...r.basicFiveInfo, dateOfBirth: '1970-01-01' } },
+  ]);
+  return id as string;
+}
+
+/** The numbering outcomes audited for a subject, in order. */
+async function numberingOutcomes(tenantCode: string, id: string): Promise<string[]> {
+  const entries = await queryRows<{ action: string }>(
+    h.database.db,
+    sql`select action from audit.entries where tenant_code = ${tenantCode}
+         and subject_ref = ${id} and action in ('subject.numbered', 'subject.cross-check-failed') order by seq`,
+  );
+  return entries.map((e) => e.action);
+}
+
 describe('PMH-ID numbering', () => {
   it('numbers a registered subject whose basic information matches the insurer record', async () => {
     const t = await h.tenant();
@@ -154,10 +173,7 @@ describe('PMH-ID numbering', () => {
   it('does not record an answer for a subject registered again while it was on its way; the next batch numbers it', async () => {
     const t = await h.tenant();
     const r = record();
-    await insure(r);
-    const [id] = await register(t.token, [
-      { ...r, basicFiveInfo: { ...r.basicFiveInfo, dateOfBirth: '1970-01-01' } },
-    ]);
+    const id = await registerWithWrongBirthDate(t.token, r);
     // The insurer answers "cross-check failed" for the old birth date; the corrected record
     // arrives before that answer does.
     flaky.beforeAnswer = async () => {
@@ -172,16 +188,35 @@ describe('PMH-ID numbering', () => {
     const s = await subject(t.token, id);
     expect(s.numbering.status).toBe('numbered');
     expect(s.viewingSuspended).toBe(false);
-    const entries = await queryRows<{ action: string }>(
-      h.database.db,
-      sql`select action from audit.entries where tenant_code = ${t.municipalityCode}
-           and subject_ref = ${id} and action in ('subject.numbered', 'subject.cross-check-failed') order by seq`,
-    );
-    expect(
-      entries.map((e) => e.action),
-      'one numbering outcome audited',
-    ).toEqual(['subject.numbered']);
+    expect(await numberingOutcomes(t.municipalityCode, id), 'one numbering outcome audited').toEqual([
+      'subject.numbered',
+    ]);
     expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toMatchObject({ ok: true });
+  });
+
+  it('keeps the answer of a later batch when an earlier batch for the same subject is answered after it', async () => {
+    const t = await h.tenant();
+    const r = record();
+    const id = await registerWithWrongBirthDate(t.token, r);
+    // While the first answer ("cross-check failed", for the old birth date) is on its way, the
+    // corrected record arrives and a second batch numbers it.
+    flaky.beforeAnswer = async () => {
+      await register(t.token, [r]);
+      expect(await h.system.numbering.processNext()).toBe(true);
+      expect((await subject(t.token, id)).numbering.status).toBe('numbered');
+    };
+    expect(await h.system.numbering.processNext()).toBe(true);
+    const s = await subject(t.token, id);
+    expect(s.numbering.status, 'the earlier, stale answer is not recorded').toBe('numbered');
+    expect(s.viewingSuspended).toBe(false);
+    expect(await drainNumbering(h.system)).toBeUndefined();
+    expect(await numberingOutcomes(t.municipalityCode, id)).toEqual(['subject.numbered']);
+    const left = await queryRows<{ n: number }>(
+      h.database.db,
+      sql`select (select count(*) from hub.numbering_queue where tenant_code = ${t.municipalityCode})
+               + (select count(*) from hub.numbering_batches where tenant_code = ${t.municipalityCode}) as n`,
+    );
+    expect(Number(left[0]?.n), 'no batch or queue row is left behind').toBe(0);
   });
 
   it('publishes in the read model an entitlement changed while the answer was on its way, as changed', async () => {
