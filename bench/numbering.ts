@@ -148,7 +148,10 @@ try {
   let open = subjects;
   while (open > 0) {
     await new Promise((r) => setTimeout(r, 250));
-    const [row] = await db<{ n: number }[]>`select count(*)::int as n from hub.numbering_queue`;
+    // Waiting or in a batch on its way (a claim moves subjects from the queue into a batch row).
+    const [row] = await db<{ n: number }[]>`
+      select (select count(*) from hub.numbering_queue)::int
+           + (select coalesce(sum(cardinality(subject_ids)), 0) from hub.numbering_batches)::int as n`;
     open = row?.n ?? 0;
   }
   const seconds = (performance.now() - t) / 1000;

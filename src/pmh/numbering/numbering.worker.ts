@@ -52,6 +52,8 @@ interface Claimed {
   attempts: number;
   /** The batch's subjects that still exist, in the order sent, sealed. */
   sealed: { id: string; sealed: Buffer }[];
+  /** Each subject's numbering generation when the batch was claimed (the answer is for that one). */
+  generations: Map<string, number>;
 }
 
 /** A claimed batch's rows: one per subject, the batch's columns repeated. */
@@ -60,6 +62,7 @@ interface ClaimRow {
   tenant_code: string;
   attempts: number;
   subject_id: string;
+  generation: number;
   sealed: string | null;
 }
 
@@ -162,9 +165,10 @@ export class NumberingWorker {
               update hub.numbering_batches set next_attempt_at = ${lease}
                where batch_id = (select batch_id from hub.numbering_batches where next_attempt_at <= now()
                                   order by next_attempt_at limit 1 for update skip locked)
-              returning batch_id, tenant_code, attempts, subject_ids)
-            select b.batch_id, b.tenant_code, b.attempts, x.id as subject_id, encode(s.sealed, 'base64') as sealed
-              from b cross join lateral unnest(b.subject_ids) with ordinality as x(id, n)
+              returning batch_id, tenant_code, attempts, subject_ids, generations)
+            select b.batch_id, b.tenant_code, b.attempts, x.id as subject_id, x.generation,
+                   encode(s.sealed, 'base64') as sealed
+              from b cross join lateral unnest(b.subject_ids, b.generations) with ordinality as x(id, generation, n)
               left join lateral (select sealed from hub.subjects s
                                   where s.id = x.id and s.tenant_code = b.tenant_code offset 0) s on true
              order by x.n`,
@@ -192,7 +196,8 @@ export class NumberingWorker {
                        array_agg(coalesce(numbering_generation, 0) order by subject_id), ${lease}, now()
                   from claimed having count(*) > 0
                 returning batch_id, tenant_code, attempts)
-              select b.batch_id, b.tenant_code, b.attempts, c.subject_id, encode(c.sealed, 'base64') as sealed
+              select b.batch_id, b.tenant_code, b.attempts, c.subject_id,
+                     coalesce(c.numbering_generation, 0) as generation, encode(c.sealed, 'base64') as sealed
                 from b, claimed c order by c.subject_id`,
         );
       }
@@ -205,6 +210,7 @@ export class NumberingWorker {
         sealed: rows.flatMap((r) =>
           r.sealed ? [{ id: r.subject_id, sealed: Buffer.from(r.sealed, 'base64') }] : [],
         ),
+        generations: new Map(rows.map((r) => [r.subject_id, r.generation])),
       };
     });
   }
@@ -232,6 +238,7 @@ export class NumberingWorker {
       return [
         {
           id,
+          generation: batch.generations.get(id),
           pmh_id: item.pmhId,
           status,
           reasons: item.reasons?.length ? JSON.stringify(item.reasons) : null,
@@ -253,9 +260,7 @@ export class NumberingWorker {
         tx,
         sql`with batch as (
               delete from hub.numbering_batches where batch_id = ${batch.batchId} and tenant_code = ${batch.tenantCode}
-              returning subject_ids, generations
-            ), claimed as (
-              select x.id, x.generation from batch, unnest(batch.subject_ids, batch.generations) as x(id, generation)
+              returning 1
             ), recorded as (
               update hub.subjects t
                  set pmh_id = coalesce(x.pmh_id, t.pmh_id),
@@ -271,9 +276,8 @@ export class NumberingWorker {
                        when x.status = 'numbered' then false
                        else t.suspended_by_cross_check end
                 from json_to_recordset(${changesJson}::json)
-                     as x(id uuid, pmh_id text, status text, reasons text, numbered_at timestamptz)
-                join claimed c on c.id = x.id
-               where t.id = x.id and t.numbering_generation = c.generation
+                     as x(id uuid, generation int, pmh_id text, status text, reasons text, numbered_at timestamptz)
+               where t.id = x.id and t.numbering_generation = x.generation and exists (select 1 from batch)
               returning t.id, t.tenant_code, t.pmh_id, t.is_not_disclosed, t.viewing_suspended
             ), ${publishFacesCtes(faces)}
             select (select json_agg(json_build_object('id', id, 'tenant_code', tenant_code, 'pmh_id', pmh_id))
@@ -326,12 +330,13 @@ export class NumberingWorker {
     await this.deps.db.transaction(async (tx) => {
       if (givenUp) await lockAuditChain(tx, batch.tenantCode);
       // The subjects still at the generation sent (not those registered again meanwhile).
+      const sent = JSON.stringify(ids.map((id) => ({ id, generation: batch.generations.get(id) })));
       const marked = await queryRows<{ id: string }>(
         tx,
         sql`update hub.subjects t set numbering_status = ${status}
-              from hub.numbering_batches b, unnest(b.subject_ids, b.generations) as x(id, generation)
-             where b.batch_id = ${batch.batchId} and t.id = x.id and t.tenant_code = b.tenant_code
-               and t.numbering_generation = x.generation
+              from json_to_recordset(${sent}::json) as x(id uuid, generation int)
+             where t.id = x.id and t.numbering_generation = x.generation and t.tenant_code = ${batch.tenantCode}
+               and exists (select 1 from hub.numbering_batches where batch_id = ${batch.batchId})
             returning t.id`,
       );
       if (!givenUp) {
