@@ -109,7 +109,7 @@ describe('numbering over HTTP, gateway and insurer server as separate processes'
         const [hub] = await gatewayDb<{ distinct_ids: number }[]>`
           select count(distinct pmh_id)::int as distinct_ids from hub.subjects where pmh_id is not null`;
         const [ins] = await insurerDb<{ numbered: number; links: number }[]>`
-          select (select count(*) from insurer.insured_persons where pmh_id is not null)::int as numbered,
+          select (select count(distinct binding_number) from insurer.eligibility_links)::int as numbered,
                  (select count(*) from insurer.eligibility_links)::int as links`;
         expect(hub?.distinct_ids).toBe(PEOPLE - mismatches);
         expect(ins, 'each person numbered once, one link each').toEqual({

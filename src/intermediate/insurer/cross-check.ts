@@ -437,8 +437,10 @@ function checkField(
   return { field, verdict: 'mismatch', normalisations: [] };
 }
 
+/** Normalises `x` and `y` (once when they are the same string, as they mostly are). */
 function checkNormalised(field: CrossCheckField, x: string, y: string, normalise: Normaliser): FieldCheck {
-  return checkField(field, x, y, normalise(x), normalise(y));
+  const nx = normalise(x);
+  return checkField(field, x, y, nx, x === y ? nx : normalise(y));
 }
 
 const ADDRESS_FORM_ONLY: readonly Normalisation[] = ['address-form'];
@@ -452,7 +454,7 @@ const ADDRESS_FORM_ONLY: readonly Normalisation[] = ['address-form'];
  */
 function checkAddress(x: string, y: string): FieldCheck {
   const nx = normaliseAddress(x);
-  const ny = normaliseAddress(y);
+  const ny = x === y ? nx : normaliseAddress(y);
   const base = checkField('address', x, y, nx, ny);
   if (base.verdict !== 'mismatch') return base;
   let ax = nx.value;

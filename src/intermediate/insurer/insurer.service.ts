@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
 import { bulkInsert, bulkInsertStatement, inList } from '../../db/bulk.js';
-import type { Db } from '../../db/client.js';
+import { type Db, queryRows } from '../../db/client.js';
 import { type BasicInfo, crossCheck } from './cross-check.js';
 import type { NumberingAnswerItem, NumberingOutcome, NumberingRequestItem } from './insurer.schemas.js';
 import { eligibilityLinks, insuredPersons, numberingRequests } from './insurer.tables.js';
@@ -27,6 +27,27 @@ export interface InsuredRow {
   sealed: Buffer;
   binding_number: string;
   insurer_number: string;
+}
+
+/** A new PMH-ID ↔ 紐付番号 link, and the answer item it was assigned in. */
+interface Link {
+  pmh_id: string;
+  binding_number: string;
+  created_at: Date;
+  index: number;
+}
+
+const LINK_COLUMNS = { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' } as const;
+
+/** An insured person as numbering reads it, with its PMH-ID (its link) if it has one. */
+interface PersonRow {
+  id: string;
+  /** base64, as are the request's blind indexes when they are looked up. */
+  my_number_index: string;
+  /** base64 */
+  sealed: string;
+  binding_number: string;
+  pmh_id: string | null;
 }
 
 interface PersonSecret {
@@ -126,70 +147,101 @@ export class InsurerService {
 
       const now = this.deps.clock();
       const indexes = batch.items.map((i) => hmac(blindIndexKey, i.myNumber));
-      const rows = await tx
-        .select()
-        .from(insuredPersons)
-        .where(inList(insuredPersons.myNumberIndex, indexes, 'bytea'))
-        .orderBy(insuredPersons.id)
-        .for('update');
-      const byIndex = new Map(rows.map((r) => [r.myNumberIndex.toString('base64'), r]));
-      const assigned: { id: string; pmh_id: string; numbered_at: string }[] = [];
-      const links: { pmh_id: string; binding_number: string; created_at: Date }[] = [];
-      const audit: AuditEntryInput[] = [];
+      // The persons with their PMH-ID (their link). Not locked: numbering never changes a
+      // person's row, and a PMH-ID is assigned by inserting the link, unique per person.
+      const rows = await queryRows<PersonRow>(
+        tx,
+        sql`select p.id, encode(p.my_number_index, 'base64') as my_number_index,
+                   encode(p.sealed, 'base64') as sealed, p.binding_number, l.pmh_id
+              from insurer.insured_persons p
+              left join insurer.eligibility_links l on l.binding_number = p.binding_number
+             where ${inList(sql`p.my_number_index`, indexes, 'bytea')}`,
+      );
+      const byIndex = new Map(rows.map((r) => [r.my_number_index, r]));
+      const persons: (PersonRow | undefined)[] = [];
+      const links: Link[] = [];
 
       const answer = batch.items.map((item, i): NumberingAnswerItem => {
         const person = byIndex.get(indexes[i]?.toString('base64') ?? '');
-        let result: NumberingAnswerItem;
-        if (!person) {
-          result = { myNumber: item.myNumber, pmhId: null, outcome: 'not-found' };
-        } else {
-          const secret = openJson<PersonSecret>(dataKey, person.sealed, context(person.id));
-          const check =
-            secret.myNumber === item.myNumber
-              ? crossCheck(item.basicFiveInfo, secret.basicFiveInfo)
-              : undefined;
-          if (!check?.passed) {
-            result = {
-              myNumber: item.myNumber,
-              pmhId: null,
-              outcome: 'cross-check-failed',
-              reasons: check?.reasons ?? [],
-            };
-          } else if (person.pmhId) {
-            result = { myNumber: item.myNumber, pmhId: person.pmhId, outcome: 'existing' };
-          } else {
-            const pmhId = newPmhId();
-            person.pmhId = pmhId;
-            assigned.push({ id: person.id, pmh_id: pmhId, numbered_at: now.toISOString() });
-            links.push({ pmh_id: pmhId, binding_number: person.bindingNumber, created_at: now });
-            result = { myNumber: item.myNumber, pmhId, outcome: 'assigned' };
-          }
+        persons.push(person);
+        if (!person) return { myNumber: item.myNumber, pmhId: null, outcome: 'not-found' };
+        const secret = openJson<PersonSecret>(
+          dataKey,
+          Buffer.from(person.sealed, 'base64'),
+          context(person.id),
+        );
+        const check =
+          secret.myNumber === item.myNumber
+            ? crossCheck(item.basicFiveInfo, secret.basicFiveInfo)
+            : undefined;
+        if (!check?.passed) {
+          return {
+            myNumber: item.myNumber,
+            pmhId: null,
+            outcome: 'cross-check-failed',
+            reasons: check?.reasons ?? [],
+          };
         }
-        audit.push({
-          actor: { kind: 'system', id: 'hub' },
-          action: OUTCOME_ACTION[result.outcome],
-          subjectRef: person?.id ?? null,
-          requestId: batch.idempotencyKey,
-          detail: { outcome: result.outcome },
-        });
-        return result;
+        if (person.pmh_id) return { myNumber: item.myNumber, pmhId: person.pmh_id, outcome: 'existing' };
+        const pmhId = newPmhId();
+        person.pmh_id = pmhId; // the same person twice in the batch gets it as `existing`
+        links.push({ pmh_id: pmhId, binding_number: person.binding_number, created_at: now, index: i });
+        return { myNumber: item.myNumber, pmhId, outcome: 'assigned' };
       });
+      await this.#link(tx, links, answer);
 
-      // The new PMH-IDs, their links and the answer in one statement.
       await tx.execute(
-        sql`with numbered as (
-              update insurer.insured_persons t set pmh_id = x.pmh_id, numbered_at = x.numbered_at
-                from json_to_recordset(${JSON.stringify(assigned)}::json)
-                     as x(id uuid, pmh_id text, numbered_at timestamptz)
-               where t.id = x.id
-            ), linked as (${bulkInsertStatement('insurer.eligibility_links', { pmh_id: 'text', binding_number: 'text', created_at: 'timestamptz' }, links)})
-            insert into insurer.numbering_requests (idempotency_key, sealed, created_at)
+        sql`insert into insurer.numbering_requests (idempotency_key, sealed, created_at)
             values (${batch.idempotencyKey}, ${sealJson(dataKey, answer, answerContext(batch.idempotencyKey))},
                     ${now.toISOString()}::timestamptz)`,
+      );
+      const audit = answer.map(
+        (result, i): AuditEntryInput => ({
+          actor: { kind: 'system', id: 'hub' },
+          action: OUTCOME_ACTION[result.outcome],
+          subjectRef: persons[i]?.id ?? null,
+          requestId: batch.idempotencyKey,
+          detail: { outcome: result.outcome },
+        }),
       );
       await appendAudit(tx, INSURER_SCOPE, audit, now);
       return answer;
     });
+  }
+
+  /**
+   * Inserts the new PMH-IDs' links (in binding-number order, so two batches never wait on
+   * each other's rows crosswise). A person another batch linked first — the same person sent
+   * in two batches at once — is answered with that batch's PMH-ID, as `existing`.
+   */
+  async #link(tx: Db, links: Link[], answer: NumberingAnswerItem[]): Promise<void> {
+    if (links.length === 0) return;
+    links.sort((a, b) => (a.binding_number < b.binding_number ? -1 : 1));
+    const inserted = await queryRows<{ binding_number: string }>(
+      tx,
+      sql`${bulkInsertStatement('insurer.eligibility_links', LINK_COLUMNS, links, { onConflictDoNothing: true })}
+          returning binding_number`,
+    );
+    if (inserted.length === links.length) return;
+    const done = new Set(inserted.map((r) => r.binding_number));
+    const lost = links.filter((l) => !done.has(l.binding_number));
+    const existing = await queryRows<{ binding_number: string; pmh_id: string }>(
+      tx,
+      sql`select binding_number, pmh_id from insurer.eligibility_links
+           where ${inList(
+             sql`binding_number`,
+             lost.map((l) => l.binding_number),
+             'text',
+           )}`,
+    );
+    const byBinding = new Map(existing.map((r) => [r.binding_number, r.pmh_id]));
+    for (const l of lost) {
+      const pmhId = byBinding.get(l.binding_number);
+      const item = answer[l.index];
+      // Not linked although the insert did nothing: a PMH-ID collision; the batch is retried.
+      if (!pmhId || !item) throw new Error('PMH-ID link conflict');
+      answer[l.index] = { myNumber: item.myNumber, pmhId, outcome: 'existing' };
+    }
   }
 
   /** The PMH-ID linked to a 紐付番号, as handed to the online eligibility system (seed ㉗). */

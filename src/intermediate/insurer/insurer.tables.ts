@@ -1,4 +1,4 @@
-import { index, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { bytea } from '../../db/types.js';
 
 /** The `insurer` schema: the insurers' intermediate server's own store (医療保険者等向け中間サーバー). */
@@ -16,15 +16,10 @@ export const insuredPersons = insurerSchema.table(
     sealed: bytea('sealed').notNull(),
     bindingNumber: text('binding_number').notNull().unique(),
     insurerNumber: text('insurer_number').notNull(),
-    /**
-     * Not indexed, so numbering's update can be HOT (the table keeps room on each page:
-     * fillfactor 85, migration 0009); a PMH-ID's uniqueness is eligibility_links' primary key.
-     */
-    pmhId: text('pmh_id'),
-    numberedAt: timestamp('numbered_at', { withTimezone: true }),
   },
-  // No index on insurer_number or pmh_id: no query reads by them, and each index is one more
-  // entry per row that numbering's update writes.
+  // No index on insurer_number: no query reads by it. A person's PMH-ID is its link
+  // (eligibility_links, by binding number): numbering inserts the link and leaves the person's
+  // row as it is (migration 0014; it was also written on the person, one more row version each).
 );
 
 /**
@@ -39,7 +34,8 @@ export const eligibilityLinks = insurerSchema.table(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },
-  (t) => [index('eligibility_links_binding').on(t.bindingNumber)],
+  // One PMH-ID per person: the binding number is unique (migration 0014).
+  (t) => [uniqueIndex('eligibility_links_binding').on(t.bindingNumber)],
 );
 
 /**
