@@ -250,8 +250,9 @@ export async function prepareFaces(
  * so the statement's `faces_published` and `faces_due` (the subjects' current entitlements)
  * differ, and {@link refreshStaleFaces} repairs those subjects.
  *
- * Defines `faces_kept`, `faces_removed`, `faces_upserted`; select
- * `(select count(*) from faces_upserted) as faces_published` and {@link FACES_DUE} `as faces_due`.
+ * Defines `faces_current` (the numbered subjects' entitlements, read once), `faces_kept`,
+ * `faces_removed`, `faces_upserted`; select
+ * `(select count(*) from faces_upserted) as faces_published` and {@link facesDue} `as faces_due`.
  *
  * @example
  * sql`with recorded as (update hub.subjects … returning …), ${publishFacesCtes(prepared)} select …`
@@ -286,7 +287,12 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
   // row is both deleted and upserted by the statement.
   // Faces stored with their entitlements (sealed when the row was written) are copied as the
   // rows stand under the lock; the others were sealed ahead from rows without a stored face.
-  return sql`faces_kept as (
+  return sql`faces_current as materialized (
+      select e.* from recorded r,
+             lateral (select * from hub.entitlements e
+                       where e.subject_id = r.id and e.tenant_code = ${tenantCode} offset 0) e
+       where r.pmh_id is not null
+    ), faces_kept as (
       select ${sql.raw(fromPrepared)} from json_to_recordset(${prepared.json}::json)
                as x(entitlement_id uuid, version text, subject_id uuid, sealed text, valid_from date,
                     valid_to date, forced_expiry_date date, updated_at timestamptz)
@@ -295,11 +301,8 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
          and exists (select 1 from hub.entitlements e
                       where e.id = x.entitlement_id and e.xmin::text = x.version)
       union all
-      select ${sql.raw(fromRow)} from recorded r,
-             lateral (select * from hub.entitlements e
-                       where e.subject_id = r.id and e.tenant_code = ${tenantCode} and e.face is not null
-                       offset 0) e
-       where r.pmh_id is not null
+      select ${sql.raw(fromRow)} from faces_current e join recorded r on r.id = e.subject_id
+       where e.face is not null
     ), faces_removed as (
       delete from hub.entitlement_index where ctid = any(array(
         select i.ctid from recorded r,
@@ -315,11 +318,8 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
 }
 
 /** The count of current entitlements of the numbered subjects of `recorded` (see {@link publishFacesCtes}). */
-export function facesDue(tenantCode: string): SQL {
-  return sql`(select count(*) from recorded r,
-                lateral (select 1 from hub.entitlements e
-                          where e.subject_id = r.id and e.tenant_code = ${tenantCode} offset 0) e
-               where r.pmh_id is not null)::int`;
+export function facesDue(): SQL {
+  return sql`(select count(*) from faces_current)::int`;
 }
 
 /**

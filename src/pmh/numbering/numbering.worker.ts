@@ -283,7 +283,7 @@ export class NumberingWorker {
             select (select json_agg(json_build_object('id', id, 'tenant_code', tenant_code, 'pmh_id', pmh_id))
                       from recorded) as recorded,
                    (select count(*) from faces_upserted)::int as faces_published,
-                   ${facesDue(batch.tenantCode)} as faces_due`,
+                   ${facesDue()} as faces_due`,
       );
       const recorded = result?.recorded ?? [];
       // The queue row names the subject's tenant; checked here rather than in the statement,
