@@ -23,23 +23,37 @@ const ENTRY_COLUMNS = {
 
 type EntryRow = typeof auditEntries.$inferSelect;
 
-function entryHash(prev: Buffer, e: Omit<EntryRow, 'hash' | 'prevHash'>): Buffer {
+/**
+ * An entry's hash: SHA-256 over the previous hash and the JSON text of `[tenantCode, seq, at,
+ * actorKind, actorId, action, subjectRef, requestId, detail]`. The text is built from a
+ * chain's constant parts (`tenant` = `[` + JSON tenant code + `,`; `at` = `,` + JSON ISO time
+ * + `,`) and the entry's own, so a batch computes the constant parts once.
+ */
+function hashEntry(
+  prev: Buffer,
+  tenant: string,
+  seq: number,
+  at: string,
+  rest: readonly [string, string, string, string | null, string | null, string | null],
+): Buffer {
   return createHash('sha256')
     .update(prev)
-    .update(
-      JSON.stringify([
-        e.tenantCode,
-        e.seq,
-        e.at.toISOString(),
-        e.actorKind,
-        e.actorId,
-        e.action,
-        e.subjectRef,
-        e.requestId,
-        e.detail,
-      ]),
-    )
+    .update(tenant + seq + at + JSON.stringify(rest).slice(1))
     .digest();
+}
+
+const tenantPart = (tenantCode: string) => `[${JSON.stringify(tenantCode)},`;
+const atPart = (at: Date) => `,${JSON.stringify(at.toISOString())},`;
+
+function entryHash(prev: Buffer, e: Omit<EntryRow, 'hash' | 'prevHash'>): Buffer {
+  return hashEntry(prev, tenantPart(e.tenantCode), e.seq, atPart(e.at), [
+    e.actorKind,
+    e.actorId,
+    e.action,
+    e.subjectRef,
+    e.requestId,
+    e.detail,
+  ]);
 }
 
 /**
@@ -94,37 +108,38 @@ export async function appendAuditAt(
 ): Promise<void> {
   if (entries.length === 0) return;
   let { seq, hash } = head;
-  const rows: EntryRow[] = entries.map((input) => {
+  const tenant = tenantPart(tenantCode);
+  const atText = atPart(at);
+  // Rows in the columns' own names, as COPY and the statement take them.
+  const rows = entries.map((input) => {
     seq += 1;
-    const base = {
-      tenantCode,
+    const subjectRef = input.subjectRef ?? null;
+    const requestId = input.requestId ?? null;
+    const detail = input.detail ? JSON.stringify(input.detail) : null;
+    const prevHash = hash;
+    hash = hashEntry(prevHash, tenant, seq, atText, [
+      input.actor.kind,
+      input.actor.id,
+      input.action,
+      subjectRef,
+      requestId,
+      detail,
+    ]);
+    return {
+      tenant_code: tenantCode,
       seq,
       at,
-      actorKind: input.actor.kind,
-      actorId: input.actor.id,
+      actor_kind: input.actor.kind,
+      actor_id: input.actor.id,
       action: input.action,
-      subjectRef: input.subjectRef ?? null,
-      requestId: input.requestId ?? null,
-      detail: input.detail ? JSON.stringify(input.detail) : null,
+      subject_ref: subjectRef,
+      request_id: requestId,
+      detail,
+      prev_hash: prevHash,
+      hash,
     };
-    const prevHash = hash;
-    hash = entryHash(prevHash, base);
-    return { ...base, prevHash, hash };
   });
-  const chunk = (i: number) =>
-    rows.slice(i, i + INSERT_CHUNK).map((r) => ({
-      tenant_code: r.tenantCode,
-      seq: r.seq,
-      at: r.at,
-      actor_kind: r.actorKind,
-      actor_id: r.actorId,
-      action: r.action,
-      subject_ref: r.subjectRef,
-      request_id: r.requestId,
-      detail: r.detail,
-      prev_hash: r.prevHash,
-      hash: r.hash,
-    }));
+  const chunk = (i: number) => (rows.length <= INSERT_CHUNK ? rows : rows.slice(i, i + INSERT_CHUNK));
   const moveHead = sql`update audit.heads set seq = ${seq}, hash = decode(${hash.toString('base64')}, 'base64')
                          where tenant_code = ${tenantCode}`;
   if (rows.length < COPY_FROM_ROWS) {

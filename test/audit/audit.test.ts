@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   AUDIT_ACTIONS,
@@ -43,6 +44,42 @@ describe('the audit log', () => {
   it('verifies an untouched chain', async () => {
     const tenant = await chainOf(5);
     expect(await verifyAuditChain(h.database.db, tenant)).toEqual({ ok: true, entries: 5 });
+  });
+
+  it('hashes each entry over the previous hash and the JSON array of its nine fields, the format existing chains hold', async () => {
+    const t = await h.tenant();
+    const at = new Date('2026-04-01T09:30:00.123Z');
+    const detail = { outcome: 'assigned', note: 'quote " backslash \\ 東京 \u2028' };
+    const entries = Array.from({ length: 20 }, (_, i) => ({
+      actor,
+      action: AUDIT_ACTIONS.subjectViewed,
+      subjectRef: i % 3 === 0 ? null : `s${i}`,
+      requestId: i % 2 === 0 ? `r${i}` : null,
+      ...(i % 4 === 0 ? {} : { detail }),
+    }));
+    await h.database.db.transaction((tx) => appendAudit(tx, t.municipalityCode, entries, at));
+    const rows = await queryRows<{ seq: string; hash: string }>(
+      h.database.db,
+      sql`select e.seq::text as seq, encode(e.hash, 'hex') as hash from audit.entries e
+           where e.tenant_code = ${t.municipalityCode} order by e.seq`,
+    );
+    let prev = Buffer.alloc(32);
+    const expected = entries.map((e, i) => {
+      const text = JSON.stringify([
+        t.municipalityCode,
+        i + 1,
+        at.toISOString(),
+        e.actor.kind,
+        e.actor.id,
+        e.action,
+        e.subjectRef,
+        e.requestId,
+        'detail' in e ? JSON.stringify(e.detail) : null,
+      ]);
+      prev = createHash('sha256').update(prev).update(text).digest();
+      return { seq: String(i + 1), hash: prev.toString('hex') };
+    });
+    expect(rows).toEqual(expected);
   });
 
   it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
