@@ -274,8 +274,9 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
     )
     .join(', ');
   const fromRow = cols
-    .map((n) =>
-      n === 'entitlement_id' ? 'e.id' : fromFace.has(n) ? `e.${n}` : n === 'sealed' ? 'e.face' : `r.${n}`,
+    .map(
+      (n) =>
+        `${n === 'entitlement_id' ? 'e.id' : fromFace.has(n) ? `e.${n}` : n === 'sealed' ? 'e.face' : `r.${n}`} as ${n}`,
     )
     .join(', ');
   const update = cols
@@ -287,8 +288,11 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
   // row is both deleted and upserted by the statement.
   // Faces stored with their entitlements (sealed when the row was written) are copied as the
   // rows stand under the lock; the others were sealed ahead from rows without a stored face.
+  // faces_current holds each current entitlement of a numbered subject as a read-model row
+  // (`sealed` its stored face, or null), so nothing joins two CTEs (estimated at one row each,
+  // PostgreSQL would compare every row of one with every row of the other).
   return sql`faces_current as materialized (
-      select e.* from recorded r,
+      select ${sql.raw(fromRow)} from recorded r,
              lateral (select * from hub.entitlements e
                        where e.subject_id = r.id and e.tenant_code = ${tenantCode} offset 0) e
        where r.pmh_id is not null
@@ -301,8 +305,7 @@ export function publishFacesCtes(prepared: PreparedFaces): SQL {
          and exists (select 1 from hub.entitlements e
                       where e.id = x.entitlement_id and e.xmin::text = x.version)
       union all
-      select ${sql.raw(fromRow)} from faces_current e join recorded r on r.id = e.subject_id
-       where e.face is not null
+      select ${sql.raw(cols.join(', '))} from faces_current where sealed is not null
     ), faces_removed as (
       delete from hub.entitlement_index where ctid = any(array(
         select i.ctid from recorded r,
