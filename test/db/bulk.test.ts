@@ -3,7 +3,7 @@ import { type SQLWrapper, sql } from 'drizzle-orm';
 import { customType, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bulkInsert, inList } from '../../src/db/bulk.js';
+import { arrayLiteral, bulkInsert, inList } from '../../src/db/bulk.js';
 import { queryRows } from '../../src/db/client.js';
 import { openTestDatabase } from '../support/harness.js';
 
@@ -69,5 +69,37 @@ describe('inList', () => {
     );
     const none = await queryRows(db, sql`select 1 from bulk_probe where ${inList(probe.id, [], 'uuid')}`);
     expect(none).toEqual([]);
+  });
+});
+
+describe('arrayLiteral', () => {
+  it('carries any text, empty strings and nulls through a PostgreSQL array parameter unchanged', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.option(fc.string({ unit: 'grapheme', maxLength: 12 }), { nil: null }), { maxLength: 20 }),
+        async (values) => {
+          // NUL cannot be in a PostgreSQL text value at all.
+          const clean = values.map((v) => (v === null ? null : v.replaceAll('\u0000', '')));
+          const rows = await queryRows<{ v: string | null }>(
+            db,
+            sql`select v from unnest(${arrayLiteral(clean)}::text[]) with ordinality as t(v, n) order by n`,
+          );
+          expect(rows.map((r) => r.v)).toEqual(clean);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('carries numbers and uuids as their array types', async () => {
+    const ids = [randomUUID(), randomUUID()];
+    const rows = await queryRows<{ id: string; n: number | null }>(
+      db,
+      sql`select * from unnest(${arrayLiteral(ids)}::uuid[], ${arrayLiteral([7, undefined])}::int[]) as t(id, n)`,
+    );
+    expect(rows).toEqual([
+      { id: ids[0], n: 7 },
+      { id: ids[1], n: null },
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import {
   lockAuditChain,
 } from '../../audit/index.js';
 import { type KeyRing, openJson } from '../../crypto/index.js';
+import { arrayLiteral } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import { PollingLoop } from '../../db/polling-loop.js';
 import {
@@ -230,23 +231,24 @@ export class NumberingWorker {
   ): Promise<void> {
     const now = this.deps.clock();
     const byId = new Map<string, NumberingAnswerItem>();
-    const changes = ids.flatMap((id, i) => {
+    // The answer as columns (array literals: one parameter each, read fast by PostgreSQL).
+    const col = {
+      id: [] as string[],
+      generation: [] as (number | undefined)[],
+      pmhId: [] as (string | null)[],
+      status: [] as NumberingStatus[],
+      reasons: [] as (string | null)[],
+    };
+    for (const [i, id] of ids.entries()) {
       const item = answer[i];
-      if (!item) return [];
+      if (!item) continue;
       byId.set(id, item);
-      const status = STATUS_BY_OUTCOME[item.outcome];
-      return [
-        {
-          id,
-          generation: batch.generations.get(id),
-          pmh_id: item.pmhId,
-          status,
-          reasons: item.reasons?.length ? JSON.stringify(item.reasons) : null,
-          numbered_at: status === 'numbered' ? now.toISOString() : null,
-        },
-      ];
-    });
-    const changesJson = JSON.stringify(changes);
+      col.id.push(id);
+      col.generation.push(batch.generations.get(id));
+      col.pmhId.push(item.pmhId);
+      col.status.push(STATUS_BY_OUTCOME[item.outcome]);
+      col.reasons.push(item.reasons?.length ? JSON.stringify(item.reasons) : null);
+    }
     await this.deps.db.transaction(async (tx) => {
       const head = await lockAuditChain(tx, batch.tenantCode);
       // One statement: only the subjects this batch still holds in the queue, their flags as
@@ -266,7 +268,7 @@ export class NumberingWorker {
                  set pmh_id = coalesce(x.pmh_id, t.pmh_id),
                      numbering_status = x.status,
                      numbering_reasons = x.reasons,
-                     numbered_at = x.numbered_at,
+                     numbered_at = case when x.status = 'numbered' then ${now.toISOString()}::timestamptz end,
                      viewing_suspended = case
                        when x.status = 'cross-check-failed' then true
                        when x.status = 'numbered' and t.suspended_by_cross_check then false
@@ -275,8 +277,9 @@ export class NumberingWorker {
                        when x.status = 'cross-check-failed' and not t.viewing_suspended then true
                        when x.status = 'numbered' then false
                        else t.suspended_by_cross_check end
-                from json_to_recordset(${changesJson}::json)
-                     as x(id uuid, generation int, pmh_id text, status text, reasons text, numbered_at timestamptz)
+                from unnest(${arrayLiteral(col.id)}::uuid[], ${arrayLiteral(col.generation)}::int[],
+                            ${arrayLiteral(col.pmhId)}::text[], ${arrayLiteral(col.status)}::text[],
+                            ${arrayLiteral(col.reasons)}::text[]) as x(id, generation, pmh_id, status, reasons)
                where t.id = x.id and t.numbering_generation = x.generation and exists (select 1 from batch)
               returning t.id, t.tenant_code, t.pmh_id, t.is_not_disclosed, t.viewing_suspended
             ), ${publishFacesCtes(faces)}
