@@ -132,8 +132,8 @@ export function inList(
 
 /**
  * A PostgreSQL array literal (`{"a","b",NULL}`) of text values, each quoted and escaped, to bind
- * as ONE parameter cast to an array type and `unnest`ed: PostgreSQL reads it far faster than the
- * same values as JSON (~1 ms against ~8 ms for a batch of 2,000 rows of five columns).
+ * as ONE parameter cast to an array type and `unnest`ed: faster than the same values as one JSON
+ * recordset (2,000 rows of five columns: ~5 ms a round trip against ~7 ms, client included).
  *
  * @example
  * sql`select * from unnest(${arrayLiteral(ids)}::uuid[], ${arrayLiteral(names)}::text[]) as x(id, name)`
