@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KeyRing } from '../../../src/crypto/index.js';
+import { queryRows, sql } from '../../../src/db/client.js';
 import { runMigrations } from '../../../src/db/migrate.js';
 import { createLogger } from '../../../src/gateway/http/logger.js';
 import {
@@ -71,6 +72,33 @@ describe('requestPmhIds', () => {
       pmhId: first.items[0]?.pmhId,
       outcome: 'existing',
     });
+  });
+
+  it('gives one person one PMH-ID when two batches number them at the same time', async () => {
+    const shared = await person();
+    const others = await Promise.all(Array.from({ length: 6 }, () => person()));
+    // Two batches in flight at once, both carrying the shared person (on PostgreSQL they run
+    // side by side; the link, unique per binding number, decides which PMH-ID stands).
+    const [a, b] = await Promise.all([
+      insurer.requestPmhIds({
+        idempotencyKey: randomBytes(8).toString('hex'),
+        items: [...others.slice(0, 3), shared],
+      }),
+      insurer.requestPmhIds({
+        idempotencyKey: randomBytes(8).toString('hex'),
+        items: [shared, ...others.slice(3)],
+      }),
+    ]);
+    const first = a?.[3];
+    const second = b?.[0];
+    expect(first?.pmhId).toBeTruthy();
+    expect(second?.pmhId, 'the same PMH-ID in both answers').toBe(first?.pmhId);
+    expect([first?.outcome, second?.outcome].sort()).toEqual(['assigned', 'existing']);
+    const links = await queryRows<{ n: number }>(
+      database.db,
+      sql`select count(*)::int as n from insurer.eligibility_links where pmh_id in (${first?.pmhId ?? ''}, ${second?.pmhId ?? ''})`,
+    );
+    expect(links[0]?.n, 'one link').toBe(1);
   });
 
   it('assigns nothing when the cross-check fails, and says which fields failed without their values', async () => {
