@@ -158,8 +158,8 @@ export class NumberingWorker {
     const lease = sql`now() + make_interval(secs => ${this.#leaseMs / 1000})`;
     return this.deps.db.transaction(async (tx) => {
       // A due batch first (its lease ran out, or its next attempt is due), taken whole by this
-      // loop; else the oldest waiting subjects of one tenant, moved out of the queue into a new
-      // batch row. Either way one statement also reads the subjects, in the order sent.
+      // loop, with its subjects in the order sent; else the oldest waiting subjects of one
+      // tenant, moved out of the queue into a new batch row.
       let rows = await queryRows<ClaimRow>(
         tx,
         sql`with b as (
@@ -175,27 +175,37 @@ export class NumberingWorker {
              order by x.n`,
       );
       if (rows.length === 0) {
+        // The oldest waiting subjects of one tenant leave the queue ...
+        const taken = await queryRows<{ subject_id: string; tenant_code: string }>(
+          tx,
+          sql`delete from hub.numbering_queue where subject_id in (
+                select subject_id from hub.numbering_queue
+                 where tenant_code = (select tenant_code from hub.numbering_queue order by enqueued_at limit 1)
+                 order by enqueued_at limit ${this.#batchSize}
+                 for update skip locked)
+              returning subject_id, tenant_code`,
+        );
+        const tenantCode = taken[0]?.tenant_code;
+        if (!tenantCode) return undefined;
+        // ... and, in a second statement, become a batch row with the subjects as they stand
+        // now. Its snapshot is taken after the queue rows were locked, so it sees a registration
+        // that committed while they were being locked (within one statement it would read the
+        // subject as it was, and the answer for that old version would be dropped at record
+        // time, leaving the subject with no queue row).
         const batchId = `nb-${randomUUID()}`;
         rows = await queryRows<ClaimRow>(
           tx,
-          sql`with taken as (
-                delete from hub.numbering_queue where subject_id in (
-                  select subject_id from hub.numbering_queue
-                   where tenant_code = (select tenant_code from hub.numbering_queue order by enqueued_at limit 1)
-                   order by enqueued_at limit ${this.#batchSize}
-                   for update skip locked)
-                returning subject_id, tenant_code
-              ), claimed as (
-                select t.subject_id, t.tenant_code, s.numbering_generation, s.sealed
-                  from taken t
+          sql`with claimed as (
+                select x.id as subject_id, s.numbering_generation, s.sealed
+                  from unnest(${arrayLiteral(taken.map((t) => t.subject_id))}::uuid[]) as x(id)
                   left join lateral (select numbering_generation, sealed from hub.subjects s
-                                      where s.id = t.subject_id and s.tenant_code = t.tenant_code offset 0) s on true
+                                      where s.id = x.id and s.tenant_code = ${tenantCode} offset 0) s on true
               ), b as (
                 insert into hub.numbering_batches
                        (batch_id, tenant_code, subject_ids, generations, next_attempt_at, claimed_at)
-                select ${batchId}, min(tenant_code), array_agg(subject_id order by subject_id),
+                select ${batchId}, ${tenantCode}, array_agg(subject_id order by subject_id),
                        array_agg(coalesce(numbering_generation, 0) order by subject_id), ${lease}, now()
-                  from claimed having count(*) > 0
+                  from claimed
                 returning batch_id, tenant_code, attempts)
               select b.batch_id, b.tenant_code, b.attempts, c.subject_id,
                      coalesce(c.numbering_generation, 0) as generation, encode(c.sealed, 'base64') as sealed
