@@ -175,14 +175,16 @@ export class NumberingWorker {
              order by x.n`,
       );
       if (rows.length === 0) {
-        // The oldest waiting subjects of one tenant leave the queue ...
+        // The oldest waiting subjects of one tenant leave the queue, one loop at a time (a lock
+        // for this transaction: locking each row first, `for update skip locked`, wrote every
+        // row twice) ...
+        await queryRows(tx, sql`select pg_advisory_xact_lock(hashtextextended('numbering:claim', 0))`);
         const taken = await queryRows<{ subject_id: string; tenant_code: string }>(
           tx,
           sql`delete from hub.numbering_queue where subject_id in (
                 select subject_id from hub.numbering_queue
                  where tenant_code = (select tenant_code from hub.numbering_queue order by enqueued_at limit 1)
-                 order by enqueued_at limit ${this.#batchSize}
-                 for update skip locked)
+                 order by enqueued_at limit ${this.#batchSize})
               returning subject_id, tenant_code`,
         );
         const tenantCode = taken[0]?.tenant_code;
