@@ -1,7 +1,7 @@
 /**
  * bench:numbering — PMH-ID numbering end to end over HTTP against a raw COPY of the same rows.
  *
- *   npm run bench:numbering -- --subjects 200000 --registry 1000000 [--batch 2000] [--concurrency 3]
+ *   npm run bench:numbering -- --subjects 200000 --registry 1000000 [--batch 3000] [--concurrency 3]
  *
  * On PostgreSQL (a durable throwaway one is started when DATABASE_URL is unset). It loads the
  * insurer registry (sim:insured, COPY), registers the subjects through a linkage file with the
@@ -34,7 +34,7 @@ const { values } = parseArgs({
   options: {
     subjects: { type: 'string', default: '20000' },
     registry: { type: 'string', default: '100000' },
-    batch: { type: 'string', default: '2000' },
+    batch: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '3' },
     /** Keep the databases (with a DATABASE_URL of your own), e.g. to EXPLAIN the statements. */
     keep: { type: 'boolean', default: false },

@@ -38,7 +38,7 @@ export const envSchema = z
     INSURER_TOKEN: z.string().min(16).optional(),
     NUMBERING_URL: z.url({ protocol: /^https?$/ }).optional(),
     DEMO_INSURED: z.coerce.number().int().min(0).max(10_000_000).default(20_000),
-    NUMBERING_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(2000),
+    NUMBERING_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(3000),
     /** Batches numbered side by side (each one claim → request → record). */
     NUMBERING_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
     NUMBERING_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),

@@ -92,7 +92,7 @@ export class NumberingWorker {
   readonly #leaseMs: number;
 
   constructor(private readonly deps: NumberingWorkerDeps) {
-    this.#batchSize = deps.batchSize ?? 2000;
+    this.#batchSize = deps.batchSize ?? 3000;
     this.#maxAttempts = deps.maxAttempts ?? 8;
     this.#retry = deps.retry ?? { baseMs: 1000, maxMs: 60_000 };
     this.#leaseMs = deps.leaseMs ?? 60_000;
