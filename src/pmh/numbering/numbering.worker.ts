@@ -174,7 +174,8 @@ export class NumberingWorker {
                                   where s.id = x.id and s.tenant_code = b.tenant_code offset 0) s on true
              order by x.n`,
       );
-      if (rows.length === 0) {
+      const retried = rows.length > 0;
+      if (!retried) {
         // The oldest waiting subjects of one tenant leave the queue, one loop at a time (a lock
         // for this transaction: locking each row first, `for update skip locked`, wrote every
         // row twice) ...
@@ -216,8 +217,20 @@ export class NumberingWorker {
       }
       const first = rows[0];
       if (!first) return undefined;
+      let batchId = first.batch_id;
+      if (retried && rows.some((r) => r.sealed === null)) {
+        // Some of a retried batch's subjects were deleted since it was sent: the answer stored
+        // under its key covers them too and would be refused as the wrong length, again and
+        // again. The rest go under a new key (an insurer answers an already numbered person
+        // with the same PMH-ID, as `existing`).
+        batchId = `nb-${randomUUID()}`;
+        await queryRows(
+          tx,
+          sql`update hub.numbering_batches set batch_id = ${batchId} where batch_id = ${first.batch_id}`,
+        );
+      }
       return {
-        batchId: first.batch_id,
+        batchId,
         tenantCode: first.tenant_code,
         attempts: first.attempts,
         sealed: rows.flatMap((r) =>

@@ -318,6 +318,24 @@ describe('PMH-ID numbering', () => {
     expect(links[0]?.n, 'one PMH-ID ↔ binding link per person').toBe(3);
   });
 
+  it('numbers the rest of a retried batch whose answer was lost when one of its subjects was deleted meanwhile', async () => {
+    const t = await h.tenant();
+    const [gone, kept] = [record(), record()];
+    await insure(gone);
+    await insure(kept);
+    const [goneId, keptId] = await register(t.token, [gone, kept]);
+    // The insurer numbers both and stores its answer, which is lost on the way back.
+    flaky.loseAnswers = 1;
+    expect(await h.system.numbering.processNext()).toBe(true);
+    expect((await subject(t.token, keptId as string)).numbering.status).toBe('retrying');
+    const deleted = await h.request(`/api/v1/subjects/${goneId}`, { method: 'DELETE', token: t.token });
+    expect(deleted.status).toBe(204);
+    await drainNumbering(h.system);
+    const s = await subject(t.token, keptId as string);
+    expect(s.numbering.status, 'not given up on an answer for two sent for one').toBe('numbered');
+    expect(s.pmhId).toBeTruthy();
+  });
+
   it('gives up after the last attempt and says so', async () => {
     const t = await h.tenant();
     const r = record();
