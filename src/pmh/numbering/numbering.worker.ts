@@ -358,11 +358,11 @@ export class NumberingWorker {
     await this.deps.db.transaction(async (tx) => {
       if (givenUp) await lockAuditChain(tx, batch.tenantCode);
       // The subjects still at the generation sent (not those registered again meanwhile).
-      const sent = JSON.stringify(ids.map((id) => ({ id, generation: batch.generations.get(id) })));
+      const generations = ids.map((id) => batch.generations.get(id));
       const marked = await queryRows<{ id: string }>(
         tx,
         sql`update hub.subjects t set numbering_status = ${status}
-              from json_to_recordset(${sent}::json) as x(id uuid, generation int)
+              from unnest(${arrayLiteral(ids)}::uuid[], ${arrayLiteral(generations)}::int[]) as x(id, generation)
              where t.id = x.id and t.numbering_generation = x.generation and t.tenant_code = ${batch.tenantCode}
                and exists (select 1 from hub.numbering_batches where batch_id = ${batch.batchId})
             returning t.id`,
