@@ -3,8 +3,8 @@ import { EnvError, loadEnv } from '../../src/config/env.js';
 import { holdHeapGrowth } from '../../src/config/heap.js';
 
 describe('INTAKE_HEAP_GROWTH_PERCENT', () => {
-  it('defaults to 150, takes 0 (V8 decides) and refuses what is not a whole percent', () => {
-    expect(loadEnv({}).INTAKE_HEAP_GROWTH_PERCENT).toBe(150);
+  it('defaults to 120, takes 0 (V8 decides) and refuses what is not a whole percent', () => {
+    expect(loadEnv({}).INTAKE_HEAP_GROWTH_PERCENT).toBe(120);
     expect(loadEnv({ INTAKE_HEAP_GROWTH_PERCENT: '0' }).INTAKE_HEAP_GROWTH_PERCENT).toBe(0);
     for (const bad of ['-1', '1.5', 'lots', '5000']) {
       expect(() => loadEnv({ INTAKE_HEAP_GROWTH_PERCENT: bad })).toThrow(EnvError);
