@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
-import { eq, sql } from 'drizzle-orm';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import {
   AUDIT_ACTIONS,
@@ -66,6 +66,9 @@ interface ClaimRow {
   generation: number;
   sealed: string | null;
 }
+
+/** A batch's idempotency key, sent to the intermediate server with every attempt. */
+const newBatchId = () => `nb-${randomUUID()}`;
 
 const STATUS_BY_OUTCOME: Record<NumberingAnswerItem['outcome'], NumberingStatus> = {
   assigned: 'numbered',
@@ -154,76 +157,25 @@ export class NumberingWorker {
     return true;
   }
 
+  /**
+   * A due batch first (its lease ran out, or its next attempt is due), taken whole by this
+   * loop; else the oldest waiting subjects of one tenant, moved out of the queue into a new
+   * batch row. Either way with its subjects in the order sent.
+   */
   async #claim(): Promise<Claimed | undefined> {
     const lease = sql`now() + make_interval(secs => ${this.#leaseMs / 1000})`;
     return this.deps.db.transaction(async (tx) => {
-      // A due batch first (its lease ran out, or its next attempt is due), taken whole by this
-      // loop, with its subjects in the order sent; else the oldest waiting subjects of one
-      // tenant, moved out of the queue into a new batch row.
-      let rows = await queryRows<ClaimRow>(
-        tx,
-        sql`with b as (
-              update hub.numbering_batches set next_attempt_at = ${lease}
-               where batch_id = (select batch_id from hub.numbering_batches where next_attempt_at <= now()
-                                  order by next_attempt_at limit 1 for update skip locked)
-              returning batch_id, tenant_code, attempts, subject_ids, generations)
-            select b.batch_id, b.tenant_code, b.attempts, x.id as subject_id, x.generation,
-                   encode(s.sealed, 'base64') as sealed
-              from b cross join lateral unnest(b.subject_ids, b.generations) with ordinality as x(id, generation, n)
-              left join lateral (select sealed from hub.subjects s
-                                  where s.id = x.id and s.tenant_code = b.tenant_code offset 0) s on true
-             order by x.n`,
-      );
-      const retried = rows.length > 0;
-      if (!retried) {
-        // The oldest waiting subjects of one tenant leave the queue, one loop at a time (a lock
-        // for this transaction: locking each row first, `for update skip locked`, wrote every
-        // row twice) ...
-        await queryRows(tx, sql`select pg_advisory_xact_lock(hashtextextended('numbering:claim', 0))`);
-        const taken = await queryRows<{ subject_id: string; tenant_code: string }>(
-          tx,
-          sql`delete from hub.numbering_queue where subject_id in (
-                select subject_id from hub.numbering_queue
-                 where tenant_code = (select tenant_code from hub.numbering_queue order by enqueued_at limit 1)
-                 order by enqueued_at limit ${this.#batchSize})
-              returning subject_id, tenant_code`,
-        );
-        const tenantCode = taken[0]?.tenant_code;
-        if (!tenantCode) return undefined;
-        // ... and, in a second statement, become a batch row with the subjects as they stand
-        // now. Its snapshot is taken after the queue rows were locked, so it sees a registration
-        // that committed while they were being locked (within one statement it would read the
-        // subject as it was, and the answer for that old version would be dropped at record
-        // time, leaving the subject with no queue row).
-        const batchId = `nb-${randomUUID()}`;
-        rows = await queryRows<ClaimRow>(
-          tx,
-          sql`with claimed as (
-                select x.id as subject_id, s.numbering_generation, s.sealed
-                  from unnest(${arrayLiteral(taken.map((t) => t.subject_id))}::uuid[]) as x(id)
-                  left join lateral (select numbering_generation, sealed from hub.subjects s
-                                      where s.id = x.id and s.tenant_code = ${tenantCode} offset 0) s on true
-              ), b as (
-                insert into hub.numbering_batches
-                       (batch_id, tenant_code, subject_ids, generations, next_attempt_at, claimed_at)
-                select ${batchId}, ${tenantCode}, array_agg(subject_id order by subject_id),
-                       array_agg(coalesce(numbering_generation, 0) order by subject_id), ${lease}, now()
-                  from claimed
-                returning batch_id, tenant_code, attempts)
-              select b.batch_id, b.tenant_code, b.attempts, c.subject_id,
-                     coalesce(c.numbering_generation, 0) as generation, encode(c.sealed, 'base64') as sealed
-                from b, claimed c order by c.subject_id`,
-        );
-      }
+      const due = await this.#claimDue(tx, lease);
+      const rows = due.length > 0 ? due : await this.#claimWaiting(tx, lease);
       const first = rows[0];
       if (!first) return undefined;
       let batchId = first.batch_id;
-      if (retried && rows.some((r) => r.sealed === null)) {
+      if (due.length > 0 && due.some((r) => r.sealed === null)) {
         // Some of a retried batch's subjects were deleted since it was sent: the answer stored
         // under its key covers them too and would be refused as the wrong length, again and
         // again. The rest go under a new key (an insurer answers an already numbered person
         // with the same PMH-ID, as `existing`).
-        batchId = `nb-${randomUUID()}`;
+        batchId = newBatchId();
         await queryRows(
           tx,
           sql`update hub.numbering_batches set batch_id = ${batchId} where batch_id = ${first.batch_id}`,
@@ -239,6 +191,64 @@ export class NumberingWorker {
         generations: new Map(rows.map((r) => [r.subject_id, r.generation])),
       };
     });
+  }
+
+  /** The due batch with the earliest due time that no other loop holds, its lease renewed. */
+  #claimDue(tx: Db, lease: SQL): Promise<ClaimRow[]> {
+    return queryRows<ClaimRow>(
+      tx,
+      sql`with b as (
+            update hub.numbering_batches set next_attempt_at = ${lease}
+             where batch_id = (select batch_id from hub.numbering_batches where next_attempt_at <= now()
+                                order by next_attempt_at limit 1 for update skip locked)
+            returning batch_id, tenant_code, attempts, subject_ids, generations)
+          select b.batch_id, b.tenant_code, b.attempts, x.id as subject_id, x.generation,
+                 encode(s.sealed, 'base64') as sealed
+            from b cross join lateral unnest(b.subject_ids, b.generations) with ordinality as x(id, generation, n)
+            left join lateral (select sealed from hub.subjects s
+                                where s.id = x.id and s.tenant_code = b.tenant_code offset 0) s on true
+           order by x.n`,
+    );
+  }
+
+  /** The oldest waiting subjects of one tenant, as a new batch row; none when nothing waits. */
+  async #claimWaiting(tx: Db, lease: SQL): Promise<ClaimRow[]> {
+    // They leave the queue one loop at a time (a lock for this transaction: locking each row
+    // first, `for update skip locked`, wrote every row twice) ...
+    await queryRows(tx, sql`select pg_advisory_xact_lock(hashtextextended('numbering:claim', 0))`);
+    const taken = await queryRows<{ subject_id: string; tenant_code: string }>(
+      tx,
+      sql`delete from hub.numbering_queue where subject_id in (
+            select subject_id from hub.numbering_queue
+             where tenant_code = (select tenant_code from hub.numbering_queue order by enqueued_at limit 1)
+             order by enqueued_at limit ${this.#batchSize})
+          returning subject_id, tenant_code`,
+    );
+    const tenantCode = taken[0]?.tenant_code;
+    if (!tenantCode) return [];
+    // ... and, in a second statement, become a batch row with the subjects as they stand now.
+    // Its snapshot is taken after the queue rows were deleted, so it sees a registration that
+    // committed meanwhile (within one statement it would read the subject as it was, and the
+    // answer for that old version would be dropped at record time, leaving the subject with no
+    // queue row).
+    return queryRows<ClaimRow>(
+      tx,
+      sql`with claimed as (
+            select x.id as subject_id, s.numbering_generation, s.sealed
+              from unnest(${arrayLiteral(taken.map((t) => t.subject_id))}::uuid[]) as x(id)
+              left join lateral (select numbering_generation, sealed from hub.subjects s
+                                  where s.id = x.id and s.tenant_code = ${tenantCode} offset 0) s on true
+          ), b as (
+            insert into hub.numbering_batches
+                   (batch_id, tenant_code, subject_ids, generations, next_attempt_at, claimed_at)
+            select ${newBatchId()}, ${tenantCode}, array_agg(subject_id order by subject_id),
+                   array_agg(coalesce(numbering_generation, 0) order by subject_id), ${lease}, now()
+              from claimed
+            returning batch_id, tenant_code, attempts)
+          select b.batch_id, b.tenant_code, b.attempts, c.subject_id,
+                 coalesce(c.numbering_generation, 0) as generation, encode(c.sealed, 'base64') as sealed
+            from b, claimed c order by c.subject_id`,
+    );
   }
 
   /**

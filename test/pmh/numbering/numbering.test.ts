@@ -99,13 +99,25 @@ async function subject(token: string, id: string | undefined): Promise<SubjectBo
   return (await (await h.request(`/api/v1/subjects/${id}`, { token })).json()) as SubjectBody;
 }
 
-/** Registers `r` with a wrong birth date, so the insurer answers "cross-check failed" for it. */
-async function registerWithWrongBirthDate(token: string, r: UpsertInput): Promise<string> {
+/**
+ * In a fresh tenant, registers a subject with a wrong birth date (the insurer answers "cross-check
+ * failed" for it) and has the corrected record registered while that answer is on its way, then
+ * `meanwhile` run. The next `processNext` sends the wrong version.
+ */
+async function correctedWhileAnswerOnItsWay(
+  meanwhile: (token: string, subjectId: string) => Promise<void> = async () => {},
+): Promise<{ t: Awaited<ReturnType<typeof h.tenant>>; id: string }> {
+  const t = await h.tenant();
+  const r = record();
   await insure(r);
-  const [id] = await register(token, [
+  const [id] = await register(t.token, [
     { ...r, basicFiveInfo: { ...r.basicFiveInfo, dateOfBirth: '1970-01-01' } },
   ]);
-  return id as string;
+  flaky.beforeAnswer = async () => {
+    await register(t.token, [r]);
+    await meanwhile(t.token, id as string);
+  };
+  return { t, id: id as string };
 }
 
 /** The numbering outcomes audited for a subject, in order. */
@@ -171,14 +183,9 @@ describe('PMH-ID numbering', () => {
   });
 
   it('does not record an answer for a subject registered again while it was on its way; the next batch numbers it', async () => {
-    const t = await h.tenant();
-    const r = record();
-    const id = await registerWithWrongBirthDate(t.token, r);
     // The insurer answers "cross-check failed" for the old birth date; the corrected record
     // arrives before that answer does.
-    flaky.beforeAnswer = async () => {
-      await register(t.token, [r]);
-    };
+    const { t, id } = await correctedWhileAnswerOnItsWay();
     expect(await h.system.numbering.processNext()).toBe(true);
     const between = await subject(t.token, id);
     expect(between.numbering.status, 'the stale answer is not recorded').toBe('pending');
@@ -195,16 +202,12 @@ describe('PMH-ID numbering', () => {
   });
 
   it('keeps the answer of a later batch when an earlier batch for the same subject is answered after it', async () => {
-    const t = await h.tenant();
-    const r = record();
-    const id = await registerWithWrongBirthDate(t.token, r);
     // While the first answer ("cross-check failed", for the old birth date) is on its way, the
     // corrected record arrives and a second batch numbers it.
-    flaky.beforeAnswer = async () => {
-      await register(t.token, [r]);
+    const { t, id } = await correctedWhileAnswerOnItsWay(async (token, subjectId) => {
       expect(await h.system.numbering.processNext()).toBe(true);
-      expect((await subject(t.token, id)).numbering.status).toBe('numbered');
-    };
+      expect((await subject(token, subjectId)).numbering.status).toBe('numbered');
+    });
     expect(await h.system.numbering.processNext()).toBe(true);
     const s = await subject(t.token, id);
     expect(s.numbering.status, 'the earlier, stale answer is not recorded').toBe('numbered');
