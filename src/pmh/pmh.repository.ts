@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
-import { bulkInsert, bulkUpdate, inList } from '../db/bulk.js';
+import { bulkInsert, bulkUpdate, findEachByKey, inList } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlementContext, subjectContext } from './pmh.prepare.js';
 import { entitlements, subjects } from './pmh.tables.js';
@@ -163,11 +163,9 @@ export class SubjectRepository {
   }
 
   async findByIndexes(indexes: readonly Buffer[]): Promise<SubjectRow[]> {
-    if (indexes.length === 0) return [];
-    return this.db
-      .select()
-      .from(subjects)
-      .where(and(this.#own(), inList(subjects.myNumberIndex, [...indexes], 'bytea')));
+    return findEachByKey(this.db, subjects, indexes, 'bytea', (k) =>
+      and(this.#own(), eq(subjects.myNumberIndex, k)),
+    );
   }
 
   async findById(id: string, forUpdate = false): Promise<SubjectRow | undefined> {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type SQLWrapper, sql } from 'drizzle-orm';
+import { and, eq, type SQLWrapper, sql } from 'drizzle-orm';
 import { customType, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arrayLiteral, bulkInsert, inList } from '../../src/db/bulk.js';
+import { arrayLiteral, bulkInsert, findEachByKey, inList } from '../../src/db/bulk.js';
 import { queryRows } from '../../src/db/client.js';
 import { openTestDatabase } from '../support/harness.js';
 
@@ -69,6 +69,50 @@ describe('inList', () => {
     );
     const none = await queryRows(db, sql`select 1 from bulk_probe where ${inList(probe.id, [], 'uuid')}`);
     expect(none).toEqual([]);
+  });
+});
+
+describe('findEachByKey', () => {
+  it('returns each whole row whose key is listed, skips keys that match nothing, and honours the extra condition', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 24 }), { minLength: 1, maxLength: 30 }),
+        fc.uniqueArray(fc.uint8Array({ minLength: 25, maxLength: 32 }), { maxLength: 5 }),
+        async (keys, strangers) => {
+          await db.execute(sql`delete from bulk_probe`);
+          const rows = keys.map((k, i) => ({ id: randomUUID(), code: `c'${i % 3}"`, key: Buffer.from(k) }));
+          await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+          const asked = [
+            ...rows.filter((_, i) => i % 2 === 0).map((r) => r.key),
+            ...strangers.map((k) => Buffer.from(k)),
+          ];
+          const found = await findEachByKey(db, probe, asked, 'bytea', (k) => eq(probe.key, k));
+          const plain = (r: { id: string; code: string; key: Uint8Array }) =>
+            `${r.id} ${r.code} ${Buffer.from(r.key).toString('hex')}`;
+          expect(found.map(plain).sort()).toEqual(
+            rows
+              .filter((_, i) => i % 2 === 0)
+              .map(plain)
+              .sort(),
+          );
+          const ofCode = await findEachByKey(
+            db,
+            probe,
+            rows.map((r) => r.id),
+            'uuid',
+            (k) => and(eq(probe.id, k), eq(probe.code, `c'0"`)),
+          );
+          expect(ofCode.map((r) => r.id).sort()).toEqual(
+            rows
+              .filter((_, i) => i % 3 === 0)
+              .map((r) => r.id)
+              .sort(),
+          );
+        },
+      ),
+      { numRuns: 15 },
+    );
+    expect(await findEachByKey(db, probe, [], 'uuid', (k) => eq(probe.id, k))).toEqual([]);
   });
 });
 

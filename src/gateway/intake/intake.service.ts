@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { type Actor, AUDIT_ACTIONS, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { holdHeapGrowth } from '../../config/heap.js';
 import { hmac, type KeyRing, open, seal } from '../../crypto/index.js';
-import { bulkInsert, inList } from '../../db/bulk.js';
+import { bulkInsert, findEachByKey } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import { copyRows } from '../../db/copy.js';
 import { PollingLoop } from '../../db/polling-loop.js';
@@ -635,19 +635,13 @@ export class IntakeService {
     }
     const candidates = rows.filter((r) => r.keyDigest);
     if (candidates.length) {
-      const found = await this.deps.db
-        .select({ keyDigest: linkageFileRows.keyDigest })
-        .from(linkageFileRows)
-        .where(
-          and(
-            eq(linkageFileRows.fileId, file.id),
-            inList(
-              linkageFileRows.keyDigest,
-              candidates.map((r) => r.keyDigest as Buffer),
-              'bytea',
-            ),
-          ),
-        );
+      const found = await findEachByKey(
+        this.deps.db,
+        linkageFileRows,
+        candidates.map((r) => r.keyDigest as Buffer),
+        'bytea',
+        (k) => and(eq(linkageFileRows.fileId, file.id), eq(linkageFileRows.keyDigest, k)),
+      );
       for (const f of found) if (f.keyDigest) seenBefore.add(f.keyDigest.toString('base64'));
     }
     const digests = new Set<string>();
