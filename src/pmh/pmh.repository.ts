@@ -178,16 +178,14 @@ export class SubjectRepository {
   }
 
   async entitlementsOf(subjectIds: readonly string[]): Promise<EntitlementRow[]> {
-    if (subjectIds.length === 0) return [];
-    return this.db
-      .select()
-      .from(entitlements)
-      .where(
-        and(
-          eq(entitlements.tenantCode, this.tenantCode),
-          inList(entitlements.subjectId, [...subjectIds], 'uuid'),
-        ),
-      );
+    return findEachByKey(
+      this.db,
+      entitlements,
+      subjectIds,
+      'uuid',
+      (k) => and(eq(entitlements.tenantCode, this.tenantCode), eq(entitlements.subjectId, k)),
+      'many',
+    );
   }
 
   /**

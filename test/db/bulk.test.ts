@@ -73,7 +73,7 @@ describe('inList', () => {
 });
 
 describe('findEachByKey', () => {
-  it('returns each whole row whose key is listed, skips keys that match nothing, and honours the extra condition', async () => {
+  it("returns the rows of the listed keys once each, all of a key's rows when asked for many, and honours the extra condition", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 24 }), { minLength: 1, maxLength: 30 }),
@@ -85,6 +85,7 @@ describe('findEachByKey', () => {
           const asked = [
             ...rows.filter((_, i) => i % 2 === 0).map((r) => r.key),
             ...strangers.map((k) => Buffer.from(k)),
+            ...rows.filter((_, i) => i % 4 === 0).map((r) => Buffer.from(r.key)),
           ];
           const found = await findEachByKey(db, probe, asked, 'bytea', (k) => eq(probe.key, k));
           const plain = (r: { id: string; code: string; key: Uint8Array }) =>
@@ -101,6 +102,20 @@ describe('findEachByKey', () => {
             rows.map((r) => r.id),
             'uuid',
             (k) => and(eq(probe.id, k), eq(probe.code, `c'0"`)),
+          );
+          const byCode = await findEachByKey(
+            db,
+            probe,
+            [`c'1"`, `c'2"`, `c'1"`],
+            'text',
+            (k) => eq(probe.code, k),
+            'many',
+          );
+          expect(byCode.map((r) => r.id).sort()).toEqual(
+            rows
+              .filter((_, i) => i % 3 !== 0)
+              .map((r) => r.id)
+              .sort(),
           );
           expect(ofCode.map((r) => r.id).sort()).toEqual(
             rows
