@@ -1,13 +1,14 @@
 /**
  * bench:ingest — the real uploadLinkageFile endpoint against a raw COPY of the same bytes.
  *
- *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis] [--again]
+ *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis] [--again [--renewed]]
  *
  * On PostgreSQL only (a throwaway, durable one is started when DATABASE_URL is unset). The
  * gateway runs as a production deployment would: compiled (`npm run build`), plain node.
  * Prints the COPY time, the ingest time to the last row outcome, their ratio, and the peak
  * RSS of the gateway process. `--again` then uploads the same file a second time (every row
- * `unchanged`: the lookups on a full table) and prints its time too (peak RSS and CPU are the
+ * `unchanged`: the lookups on a full table), or with `--renewed` the same people with every
+ * entitlement renewed (every row `updated`), and prints its time too (peak RSS and CPU are the
  * first upload's).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1000' },
     encoding: { type: 'string', default: 'utf-8' },
     again: { type: 'boolean', default: false },
+    renewed: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -122,12 +124,12 @@ try {
   }, 1000);
   type View = { status: string; processedRows: number; counts: Record<string, number> };
   // Uploads the file and waits for its last row outcome: seconds to stored, seconds to done.
-  const ingest = async (): Promise<{ stored: number; done: number; view: View }> => {
+  const ingest = async (csv = file): Promise<{ stored: number; done: number; view: View }> => {
     const start = performance.now();
     const up = await request(`${base}/api/v1/linkage-files?fileName=bench.csv`, {
       method: 'POST',
       headers: { ...headers, 'content-type': `text/csv; charset=${encoding}` },
-      body: createReadStream(file),
+      body: createReadStream(csv),
       headersTimeout: 0,
       bodyTimeout: 0,
     });
@@ -156,8 +158,14 @@ try {
   const cpuUsed = cpuSeconds() - cpuBefore;
   const host1 = hostCpu();
   const hostCores = (host1.busy - host0.busy) / ((host1.total - host0.total) / cpus().length);
-  // --again: the same file once more, every row `unchanged` (the read path on a full table).
-  const again = values.again ? await ingest() : undefined;
+  // --again: the same file once more, every row `unchanged` (the read path on a full table);
+  // --renewed: the same people with every entitlement renewed, every row `updated`.
+  let againFile = file;
+  if (values.again && values.renewed) {
+    againFile = path.join(dir, 'renewed.csv');
+    await writeLinkageFile({ path: againFile, subjects: rows, seed: 'bench', encoding, renewals: 1 });
+  }
+  const again = values.again ? await ingest(againFile) : undefined;
   await stopChild(child);
   console.log(`upload stored durably in ${storedSeconds.toFixed(2)} s`);
   console.log(
@@ -171,7 +179,7 @@ try {
   );
   if (again)
     console.log(
-      `again (same file): ${again.view.processedRows} rows (${JSON.stringify(again.view.counts)}) in ${again.done.toFixed(2)} s (ratio ${(again.done / copySeconds).toFixed(1)})`,
+      `again (${values.renewed ? 'renewed' : 'same file'}): ${again.view.processedRows} rows (${JSON.stringify(again.view.counts)}) in ${again.done.toFixed(2)} s (ratio ${(again.done / copySeconds).toFixed(1)})`,
     );
   console.log(
     `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,

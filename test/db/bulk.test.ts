@@ -3,7 +3,7 @@ import { and, eq, type SQLWrapper, sql } from 'drizzle-orm';
 import { customType, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arrayLiteral, bulkInsert, findEachByKey, inList } from '../../src/db/bulk.js';
+import { arrayLiteral, bulkInsert, bulkUpdate, findEachByKey, inList } from '../../src/db/bulk.js';
 import { queryRows } from '../../src/db/client.js';
 import { openTestDatabase } from '../support/harness.js';
 
@@ -128,6 +128,44 @@ describe('findEachByKey', () => {
       { numRuns: 15 },
     );
     expect(await findEachByKey(db, probe, [], 'uuid', (k) => eq(probe.id, k))).toEqual([]);
+  });
+});
+
+describe('bulkUpdate', () => {
+  it('writes the new values of exactly the listed rows that the condition admits, in a transaction or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        async (count, inTransaction, bytes) => {
+          await db.execute(sql`delete from bulk_probe`);
+          const rows = Array.from({ length: count + 4 }, (_, i) => ({
+            id: randomUUID(),
+            code: i % 5 === 4 ? 'kept' : 'open',
+            key: Buffer.from([i]),
+          }));
+          await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+          const changes = rows.slice(0, count).map((r, i) => ({
+            id: r.id,
+            key: Buffer.concat([Buffer.from(bytes), Buffer.from([i % 256, 0x5c, 0x22])]),
+          }));
+          const update = (on: typeof db) =>
+            bulkUpdate(on, 'bulk_probe', 'id', { id: 'uuid', key: 'bytea' }, changes, sql`t.code = 'open'`);
+          if (inTransaction) await db.transaction((tx) => update(tx));
+          else await update(db);
+          const stored = new Map(
+            (await db.select().from(probe)).map((r) => [r.id, Buffer.from(r.key).toString('hex')]),
+          );
+          rows.forEach((r, i) => {
+            const change = changes[i];
+            const want = change && r.code === 'open' ? change.key : r.key;
+            expect(stored.get(r.id)).toBe(want.toString('hex'));
+          });
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
 

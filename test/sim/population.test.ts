@@ -143,6 +143,22 @@ describe('toRegistrationRecord', () => {
     expect(styles).toEqual(new Set(['letter', 'kanji', 'code']));
   });
 
+  it('renews entitlements by moving only validTo a year on per renewal, and the renewed records stay valid', () => {
+    const first = [...registrationRecords({ seed: 8, size: 300 })];
+    const renewed = [...registrationRecords({ seed: 8, size: 300, renewals: 2 })];
+    renewed.forEach(({ record }, i) => {
+      const before = upsert(first[i]?.record as RegistrationRecordInput);
+      const after = upsert(record);
+      expect(registrationRecordSchema.safeParse(after).success).toBe(true);
+      // Both end the day before the month they began in, two years apart (leap days included).
+      const dayAfter = (iso: string | undefined) =>
+        new Date(Date.parse(`${iso}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      const end = dayAfter(before.validTo);
+      expect(dayAfter(after.validTo)).toBe(`${Number(end.slice(0, 4)) + 2}${end.slice(4)}`);
+      expect({ ...after, validTo: before.validTo }).toEqual(before);
+    });
+  });
+
   it('follows the co-payment cap table and the programme identifiers', () => {
     for (const { record, person } of registrationRecords({ seed: 11, size: 3000 })) {
       const r = upsert(record);

@@ -31,6 +31,8 @@ export interface LinkageFileOptions {
   bad?: number;
   /** Write dates as 和暦 (see `toRegistrationRecord`). */
   eraDates?: boolean;
+  /** Entitlements renewed this many times (see `toRegistrationRecord`; default 0). */
+  renewals?: number;
   /** Default `\r\n`. */
   lineEnding?: '\r\n' | '\n';
   /** Rows encoded and written per chunk (default 1,000). */
@@ -95,6 +97,7 @@ function* linkageFileChunks(
     seed: opts.seed,
     size: opts.subjects,
     eraDates: opts.eraDates ?? false,
+    renewals: opts.renewals ?? 0,
   })) {
     const kind = badKinds.get(index + 1);
     text += formatCsvRow(toCsvRow(kind === undefined ? record : corruptRecord(record, kind))) + eol;

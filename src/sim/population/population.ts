@@ -299,6 +299,12 @@ const ERA_STYLES = ['letter', 'kanji', 'code'] as const;
 export interface RecordOptions {
   /** Write every date as 和暦 (R07.04.01, 令和7年4月1日, 5070401: a style per date). */
   eraDates?: boolean;
+  /**
+   * Times each entitlement was renewed (自立支援医療 runs a year at a time): `validTo` that many
+   * years later, all else the same (default 0). A file of renewed records updates every
+   * entitlement of the file without them.
+   */
+  renewals?: number;
 }
 
 /**
@@ -342,7 +348,7 @@ export function toRegistrationRecord(
 
   const month = rng.int(1, 12);
   const validFrom = isoOfDay(Date.UTC(2025, month - 1, 1) / DAY_MS);
-  const validTo = isoOfDay(Date.UTC(2026, month - 1, 1) / DAY_MS - 1);
+  const validTo = isoOfDay(Date.UTC(2026 + (opts.renewals ?? 0), month - 1, 1) / DAY_MS - 1);
 
   const faceItems: [string, string][] = [
     ['受給者番号', recipientNumber],
@@ -390,7 +396,7 @@ export interface GeneratedRecord {
 }
 
 /**
- * Streams people with their records; row i depends on (seed, i, eraDates) only.
+ * Streams people with their records; row i depends on (seed, i, eraDates, renewals) only.
  *
  * @example
  * for (const { record } of registrationRecords({ seed: 1, size: 10 })) send(record);
@@ -398,7 +404,7 @@ export interface GeneratedRecord {
 export function* registrationRecords(opts: PopulationOptions & RecordOptions): Generator<GeneratedRecord> {
   const root = createRandom(opts.seed);
   const from = opts.offset ?? 0;
-  const recordOptions: RecordOptions = { eraDates: opts.eraDates ?? false };
+  const recordOptions: RecordOptions = { eraDates: opts.eraDates ?? false, renewals: opts.renewals ?? 0 };
   for (let index = from; index < from + opts.size; index++) {
     const rng = root.fork(index);
     const person = generatePerson(rng, index);
