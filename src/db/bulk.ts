@@ -137,7 +137,8 @@ const EVERY_ROW = 2_147_483_647;
 /**
  * The rows of `table` for each of many keys, one index probe per key whatever the table's
  * statistics say: `unnest(keys) cross join lateral (select … where <key> = k.v limit n)`, with
- * `n` 1 for a unique key (`perKey: 'one'`, the default) or unbounded (`'many'`). The `limit`
+ * `n` 1 for a unique key (`perKey: 'one'`, the default) or unbounded (`'many'`); only the
+ * columns in `fields` when given (all otherwise). The `limit`
  * keeps PostgreSQL from flattening the probe into a join it may plan as a scan of every row:
  * `inList`'s semi-join did exactly that during a large first ingest, while the statistics still
  * called the table empty (the blind-index lookup of 1,000 subjects read all of the tenant's
@@ -148,28 +149,33 @@ const EVERY_ROW = 2_147_483_647;
  *
  * @example
  * await findEachByKey(db, subjects, indexes, 'bytea', (k) => and(own, eq(subjects.myNumberIndex, k)));
- * await findEachByKey(db, entitlements, subjectIds, 'uuid', (k) => eq(entitlements.subjectId, k), 'many');
+ * await findEachByKey(db, entitlements, subjectIds, 'uuid', (k) => eq(entitlements.subjectId, k), {
+ *   perKey: 'many',
+ *   fields: ['id', 'digest'],
+ * });
  */
-export async function findEachByKey<T extends PgTable>(
+export async function findEachByKey<
+  T extends PgTable,
+  K extends keyof T['$inferSelect'] & string = keyof T['$inferSelect'] & string,
+>(
   db: Db,
   table: T,
   keys: readonly (string | Buffer)[],
   type: 'uuid' | 'text' | 'bytea',
   where: (key: SQL) => SQL | undefined,
-  perKey: 'one' | 'many' = 'one',
-): Promise<T['$inferSelect'][]> {
+  options: { perKey?: 'one' | 'many'; fields?: readonly K[] } = {},
+): Promise<Pick<T['$inferSelect'], K>[]> {
   if (keys.length === 0) return [];
+  const all = getTableColumns(table) as Record<string, SQLWrapper>;
+  const names = options.fields ?? (Object.keys(all) as K[]);
   const probe = db
-    .select()
+    .select(Object.fromEntries(names.map((n) => [n, all[n]])) as Record<string, never>)
     .from(table as PgTable)
     .where(where(sql`k.v`))
-    .limit(perKey === 'one' ? 1 : EVERY_ROW)
+    .limit(options.perKey === 'many' ? EVERY_ROW : 1)
     .as('p');
   const columns = Object.fromEntries(
-    Object.keys(getTableColumns(table)).map((name) => [
-      name,
-      (probe as unknown as Record<string, SQLWrapper>)[name],
-    ]),
+    names.map((name) => [name, (probe as unknown as Record<string, SQLWrapper>)[name]]),
   );
   // Each key once: a key listed twice would otherwise bring its rows twice.
   const literal = arrayLiteral([
@@ -178,7 +184,7 @@ export async function findEachByKey<T extends PgTable>(
   return (await db
     .select(columns as Record<string, never>)
     .from(sql`unnest(${literal}::${sql.raw(type)}[]) as k(v)`)
-    .crossJoinLateral(probe)) as T['$inferSelect'][];
+    .crossJoinLateral(probe)) as unknown as Pick<T['$inferSelect'], K>[];
 }
 
 /**

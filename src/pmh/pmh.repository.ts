@@ -110,6 +110,11 @@ export interface EntitlementChange {
   face: Buffer;
 }
 export type EntitlementRow = typeof entitlements.$inferSelect;
+/** The part of an entitlement row a registration compares (see `entitlementKeysOf`). */
+export type EntitlementKeyRow = Pick<
+  EntitlementRow,
+  'id' | 'subjectId' | 'orgSpecificCertificateTypeId' | 'certificationSubKey' | 'digest'
+>;
 
 /**
  * The hub's store for one tenant and business. There is no way to ask it about another
@@ -184,7 +189,25 @@ export class SubjectRepository {
       subjectIds,
       'uuid',
       (k) => and(eq(entitlements.tenantCode, this.tenantCode), eq(entitlements.subjectId, k)),
-      'many',
+      { perKey: 'many' },
+    );
+  }
+
+  /**
+   * What a registration compares of the subjects' entitlements: key, id and digest, without the
+   * sealed parts and faces (~1.2 KB a row that it would only read and drop).
+   */
+  async entitlementKeysOf(subjectIds: readonly string[]): Promise<EntitlementKeyRow[]> {
+    return findEachByKey(
+      this.db,
+      entitlements,
+      subjectIds,
+      'uuid',
+      (k) => and(eq(entitlements.tenantCode, this.tenantCode), eq(entitlements.subjectId, k)),
+      {
+        perKey: 'many',
+        fields: ['id', 'subjectId', 'orgSpecificCertificateTypeId', 'certificationSubKey', 'digest'],
+      },
     );
   }
 

@@ -211,7 +211,7 @@ export class PmhService implements PmhPort {
       byId.set(row.id, s);
     }
     const ents = new Map<string, EntitlementState>();
-    for (const e of await repo.entitlementsOf(existing.map((s) => s.id))) {
+    for (const e of await repo.entitlementKeysOf(existing.map((s) => s.id))) {
       const k = entitlementKey(e.subjectId, e.orgSpecificCertificateTypeId, e.certificationSubKey);
       ents.set(k, {
         id: e.id,

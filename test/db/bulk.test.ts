@@ -109,8 +109,9 @@ describe('findEachByKey', () => {
             [`c'1"`, `c'2"`, `c'1"`],
             'text',
             (k) => eq(probe.code, k),
-            'many',
+            { perKey: 'many', fields: ['id'] },
           );
+          expect(byCode.every((r) => Object.keys(r).join() === 'id')).toBe(true);
           expect(byCode.map((r) => r.id).sort()).toEqual(
             rows
               .filter((_, i) => i % 3 !== 0)
