@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
 import { bulkInsert, bulkUpdate, findEachByKey, inList } from '../db/bulk.js';
@@ -110,11 +110,16 @@ export interface EntitlementChange {
   face: Buffer;
 }
 export type EntitlementRow = typeof entitlements.$inferSelect;
+const ENTITLEMENT_FIELDS = Object.keys(getTableColumns(entitlements)) as (keyof EntitlementRow & string)[];
+const ENTITLEMENT_KEY_FIELDS = [
+  'id',
+  'subjectId',
+  'orgSpecificCertificateTypeId',
+  'certificationSubKey',
+  'digest',
+] as const;
 /** The part of an entitlement row a registration compares (see `entitlementKeysOf`). */
-export type EntitlementKeyRow = Pick<
-  EntitlementRow,
-  'id' | 'subjectId' | 'orgSpecificCertificateTypeId' | 'certificationSubKey' | 'digest'
->;
+export type EntitlementKeyRow = Pick<EntitlementRow, (typeof ENTITLEMENT_KEY_FIELDS)[number]>;
 
 /**
  * The hub's store for one tenant and business. There is no way to ask it about another
@@ -183,14 +188,7 @@ export class SubjectRepository {
   }
 
   async entitlementsOf(subjectIds: readonly string[]): Promise<EntitlementRow[]> {
-    return findEachByKey(
-      this.db,
-      entitlements,
-      subjectIds,
-      'uuid',
-      (k) => and(eq(entitlements.tenantCode, this.tenantCode), eq(entitlements.subjectId, k)),
-      { perKey: 'many' },
-    );
+    return this.#entitlementsOf(subjectIds, ENTITLEMENT_FIELDS);
   }
 
   /**
@@ -198,16 +196,20 @@ export class SubjectRepository {
    * sealed parts and faces (~1.2 KB a row that it would only read and drop).
    */
   async entitlementKeysOf(subjectIds: readonly string[]): Promise<EntitlementKeyRow[]> {
+    return this.#entitlementsOf(subjectIds, ENTITLEMENT_KEY_FIELDS);
+  }
+
+  #entitlementsOf<K extends keyof EntitlementRow & string>(
+    subjectIds: readonly string[],
+    fields: readonly K[],
+  ): Promise<Pick<EntitlementRow, K>[]> {
     return findEachByKey(
       this.db,
       entitlements,
       subjectIds,
       'uuid',
       (k) => and(eq(entitlements.tenantCode, this.tenantCode), eq(entitlements.subjectId, k)),
-      {
-        perKey: 'many',
-        fields: ['id', 'subjectId', 'orgSpecificCertificateTypeId', 'certificationSubKey', 'digest'],
-      },
+      { perKey: 'many', fields },
     );
   }
 
