@@ -170,6 +170,90 @@ describe('bulkUpdate', () => {
   });
 });
 
+describe('bulkUpdate of every column type', () => {
+  it('stores text, bytea, booleans, dates, timestamps and nulls exactly as given', async () => {
+    await db.execute(
+      sql`create table if not exists bulk_update_probe (id uuid primary key, note text, b bytea, flag boolean, d date, at timestamptz)`,
+    );
+    const columns = {
+      id: 'uuid',
+      note: 'text',
+      b: 'bytea',
+      flag: 'boolean',
+      d: 'date',
+      at: 'timestamptz',
+    } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            note: fc.option(
+              fc.string({ unit: 'grapheme', maxLength: 12 }).map((v) => v.replaceAll('\u0000', '')),
+              { nil: null },
+            ),
+            b: fc.option(
+              fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)),
+              { nil: null },
+            ),
+            flag: fc.option(fc.boolean(), { nil: null }),
+            d: fc.option(
+              fc
+                .date({ min: new Date('1900-01-01'), max: new Date('2199-12-31'), noInvalidDate: true })
+                .map((x) => x.toISOString().slice(0, 10)),
+              { nil: null },
+            ),
+            at: fc.option(
+              fc.date({ min: new Date('1970-01-01'), max: new Date('2199-12-31'), noInvalidDate: true }),
+              { nil: null },
+            ),
+          }),
+          { minLength: 1, maxLength: 25 },
+        ),
+        async (values) => {
+          await db.execute(sql`delete from bulk_update_probe`);
+          const ids = values.map(() => randomUUID());
+          await bulkInsert(
+            db,
+            'bulk_update_probe',
+            { id: 'uuid' },
+            ids.map((id) => ({ id })),
+          );
+          await bulkUpdate(
+            db,
+            'bulk_update_probe',
+            'id',
+            columns,
+            values.map((v, i) => ({ id: ids[i], ...v })),
+          );
+          const stored = await queryRows<{
+            id: string;
+            note: string | null;
+            b: Uint8Array | null;
+            flag: boolean | null;
+            d: string | null;
+            at: string | null;
+          }>(
+            db,
+            sql`select id, note, b, flag, to_char(d, 'YYYY-MM-DD') as d, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from bulk_update_probe`,
+          );
+          const byId = new Map(stored.map((r) => [r.id, r]));
+          values.forEach((v, i) => {
+            const r = byId.get(ids[i] as string);
+            expect(r?.note).toBe(v.note);
+            expect(r?.b === null ? null : Buffer.from(r?.b as Uint8Array).toString('hex')).toBe(
+              v.b === null ? null : v.b.toString('hex'),
+            );
+            expect(r?.flag).toBe(v.flag);
+            expect(r?.d).toBe(v.d);
+            expect(r?.at).toBe(v.at === null ? null : v.at.toISOString());
+          });
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+});
+
 describe('arrayLiteral', () => {
   it('carries any text, empty strings and nulls through a PostgreSQL array parameter unchanged', async () => {
     await fc.assert(
