@@ -138,8 +138,8 @@ const EVERY_ROW = 2_147_483_647;
  * The rows of `table` for each of many keys, one index probe per key whatever the table's
  * statistics say: `unnest(keys) cross join lateral (select … where <key> = k.v limit n)`, with
  * `n` 1 for a unique key (`perKey: 'one'`, the default) or unbounded (`'many'`); only the
- * columns in `fields` when given (all otherwise). The `limit`
- * keeps PostgreSQL from flattening the probe into a join it may plan as a scan of every row:
+ * columns in `fields` when given (all otherwise). The `limit` keeps PostgreSQL from flattening
+ * the probe into a join it may plan as a scan of every row:
  * `inList`'s semi-join did exactly that during a large first ingest, while the statistics still
  * called the table empty (the blind-index lookup of 1,000 subjects read all of the tenant's
  * rows, 20 ms with 20,000 stored and growing with every batch; the entitlements of 1,000
