@@ -159,6 +159,24 @@ describe('toRegistrationRecord', () => {
     });
   });
 
+  it('moves people by giving each a new address, all else the same', () => {
+    const first = [...registrationRecords({ seed: 8, size: 300 })];
+    const moved = [...registrationRecords({ seed: 8, size: 300, moves: 1 })];
+    let differ = 0;
+    moved.forEach(({ record }, i) => {
+      const before = upsert(first[i]?.record as RegistrationRecordInput);
+      const after = upsert(record);
+      expect(registrationRecordSchema.safeParse(after).success).toBe(true);
+      expect(after.basicFiveInfo.address).toMatch(/^東京都/);
+      if (after.basicFiveInfo.address !== before.basicFiveInfo.address) differ += 1;
+      expect({ ...after, basicFiveInfo: { ...after.basicFiveInfo, address: '' } }).toEqual({
+        ...before,
+        basicFiveInfo: { ...before.basicFiveInfo, address: '' },
+      });
+    });
+    expect(differ).toBeGreaterThan(290);
+  });
+
   it('follows the co-payment cap table and the programme identifiers', () => {
     for (const { record, person } of registrationRecords({ seed: 11, size: 3000 })) {
       const r = upsert(record);

@@ -33,6 +33,8 @@ export interface LinkageFileOptions {
   eraDates?: boolean;
   /** Entitlements renewed this many times (see `toRegistrationRecord`; default 0). */
   renewals?: number;
+  /** People moved house this many times (see `registrationRecords`; default 0). */
+  moves?: number;
   /** Default `\r\n`. */
   lineEnding?: '\r\n' | '\n';
   /** Rows encoded and written per chunk (default 1,000). */
@@ -98,6 +100,7 @@ function* linkageFileChunks(
     size: opts.subjects,
     eraDates: opts.eraDates ?? false,
     renewals: opts.renewals ?? 0,
+    moves: opts.moves ?? 0,
   })) {
     const kind = badKinds.get(index + 1);
     text += formatCsvRow(toCsvRow(kind === undefined ? record : corruptRecord(record, kind))) + eol;

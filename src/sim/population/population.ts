@@ -305,6 +305,8 @@ export interface RecordOptions {
    * entitlement of the file without them.
    */
   renewals?: number;
+  /** Times each person moved house: a new address (drawn apart from the rest), all else the same. */
+  moves?: number;
 }
 
 /**
@@ -396,7 +398,7 @@ export interface GeneratedRecord {
 }
 
 /**
- * Streams people with their records; row i depends on (seed, i, eraDates, renewals) only.
+ * Streams people with their records; row i depends on (seed, i, eraDates, renewals, moves) only.
  *
  * @example
  * for (const { record } of registrationRecords({ seed: 1, size: 10 })) send(record);
@@ -405,9 +407,12 @@ export function* registrationRecords(opts: PopulationOptions & RecordOptions): G
   const root = createRandom(opts.seed);
   const from = opts.offset ?? 0;
   const recordOptions: RecordOptions = { eraDates: opts.eraDates ?? false, renewals: opts.renewals ?? 0 };
+  // New addresses from a stream of their own, so that every other field stays as it was.
+  const moved = opts.moves ? createRandom(`${opts.seed}:moves:${opts.moves}`) : undefined;
   for (let index = from; index < from + opts.size; index++) {
     const rng = root.fork(index);
-    const person = generatePerson(rng, index);
+    const born = generatePerson(rng, index);
+    const person = moved ? { ...born, address: addressOf(moved.fork(index)) } : born;
     yield { index, person, record: toRegistrationRecord(person, rng, recordOptions) };
   }
 }
