@@ -1,14 +1,15 @@
 /**
  * bench:ingest — the real uploadLinkageFile endpoint against a raw COPY of the same bytes.
  *
- *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis] [--again [--renewed] [--moved]]
+ *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis] [--again [--renewed] [--moved] [--withdrawn]]
  *
  * On PostgreSQL only (a throwaway, durable one is started when DATABASE_URL is unset). The
  * gateway runs as a production deployment would: compiled (`npm run build`), plain node.
  * Prints the COPY time, the ingest time to the last row outcome, their ratio, and the peak
  * RSS of the gateway process. `--again` then uploads the same file a second time (every row
  * `unchanged`: the lookups on a full table), or with `--renewed` the same people with every
- * entitlement renewed and/or `--moved` every person at a new address (every row `updated`), and
+ * entitlement renewed and/or `--moved` every person at a new address (every row `updated`), or
+ * `--withdrawn` every entitlement withdrawn (every row `deleted`, and every subject with it), and
  * prints its time too (peak RSS and CPU are the first upload's).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     again: { type: 'boolean', default: false },
     renewed: { type: 'boolean', default: false },
     moved: { type: 'boolean', default: false },
+    withdrawn: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -161,9 +163,9 @@ try {
   const hostCores = (host1.busy - host0.busy) / ((host1.total - host0.total) / cpus().length);
   // --again: the same file once more, every row `unchanged` (the read path on a full table);
   // --renewed / --moved: the same people, every entitlement renewed / every person at a new
-  // address; every row `updated`.
+  // address, every row `updated`; --withdrawn: every entitlement withdrawn, every row `deleted`.
   let againFile = file;
-  if (values.again && (values.renewed || values.moved)) {
+  if (values.again && (values.renewed || values.moved || values.withdrawn)) {
     againFile = path.join(dir, 'changed.csv');
     await writeLinkageFile({
       path: againFile,
@@ -172,6 +174,7 @@ try {
       encoding,
       renewals: values.renewed ? 1 : 0,
       moves: values.moved ? 1 : 0,
+      withdrawn: values.withdrawn,
     });
   }
   const again = values.again ? await ingest(againFile) : undefined;
@@ -188,7 +191,7 @@ try {
   );
   if (again)
     console.log(
-      `again (${[values.renewed ? 'renewed' : '', values.moved ? 'moved' : ''].filter(Boolean).join(' + ') || 'same file'}): ${again.view.processedRows} rows (${JSON.stringify(again.view.counts)}) in ${again.done.toFixed(2)} s (ratio ${(again.done / copySeconds).toFixed(1)})`,
+      `again (${[values.renewed ? 'renewed' : '', values.moved ? 'moved' : '', values.withdrawn ? 'withdrawn' : ''].filter(Boolean).join(' + ') || 'same file'}): ${again.view.processedRows} rows (${JSON.stringify(again.view.counts)}) in ${again.done.toFixed(2)} s (ratio ${(again.done / copySeconds).toFixed(1)})`,
     );
   console.log(
     `| ${rows.toLocaleString('en')} | ${encoding} | ${values.batch} | ${copySeconds.toFixed(2)} s | ${ingestSeconds.toFixed(2)} s | ${(ingestSeconds / copySeconds).toFixed(1)} | ${Math.round(peakKb / 1024)} MB |`,

@@ -196,6 +196,29 @@ export async function findEachByKey<
 }
 
 /**
+ * A subquery (one column, `v`) of those of `keys` whose row in `table` the caller's `where`
+ * (naming the table `t`) admits, each found by one probe of the key's index, for a statement
+ * to join its target to by key alone: `delete from T target using ${keysWhere(…)} as x where
+ * target.id = x.v`. Put on the target itself, a tenant's condition let PostgreSQL, with a first
+ * ingest's stale statistics, scan every subject of the tenant for each batch (see
+ * {@link findEachByKey}); deleting 1,000 subjects took 52 ms with 100,000 stored, and growing.
+ * A key listed twice comes once.
+ *
+ * @example
+ * await db.execute(sql`delete from hub.subjects target using ${keysWhere('hub.subjects', 'id', ids, 'uuid', own)} as x where target.id = x.v`);
+ */
+export function keysWhere(
+  table: string,
+  key: string,
+  keys: readonly string[],
+  type: 'uuid' | 'text',
+  where: SQL,
+): SQL {
+  if (!IDENT.test(table) || !IDENT.test(key)) throw new Error('bad identifier');
+  return sql`(select k.v from unnest(${arrayLiteral([...new Set(keys)])}::${sql.raw(type)}[]) as k(v) cross join lateral (select 1 from ${sql.raw(table)} t where t.${sql.raw(key)} = k.v and ${where} limit 1) as own)`;
+}
+
+/**
  * A PostgreSQL array literal (`{"a","b",NULL}`) of text values, each quoted and escaped, to bind
  * as ONE parameter cast to an array type and `unnest`ed: faster than the same values as one JSON
  * recordset (2,000 rows of five columns: ~5 ms a round trip against ~7 ms, client included).

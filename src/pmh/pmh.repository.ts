@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
-import { bulkInsert, bulkUpdate, findEachByKey, inList } from '../db/bulk.js';
+import { bulkInsert, bulkUpdate, findEachByKey, keysWhere } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlementContext, subjectContext } from './pmh.prepare.js';
 import { entitlements, subjects } from './pmh.tables.js';
@@ -263,8 +263,10 @@ export class SubjectRepository {
             select v::uuid, ${tenantCode}::text, ${now}::timestamptz
               from jsonb_array_elements_text(${JSON.stringify(input.reNumbered)}::jsonb) as t(v)
             on conflict (subject_id) do update set enqueued_at = excluded.enqueued_at)
-          update hub.subjects set numbering_status = 'pending', numbering_generation = numbering_generation + 1
-           where tenant_code = ${tenantCode} and ${inList(sql`id`, [...input.reNumbered], 'uuid')}`,
+          update hub.subjects target
+             set numbering_status = 'pending', numbering_generation = target.numbering_generation + 1
+            from ${keysWhere('hub.subjects', 'id', input.reNumbered, 'uuid', sql`t.tenant_code = ${tenantCode}`)} as x
+           where target.id = x.v`,
     );
   }
 
@@ -306,13 +308,19 @@ export class SubjectRepository {
 
   async deleteEntitlements(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db
-      .delete(entitlements)
-      .where(and(eq(entitlements.tenantCode, this.tenantCode), inList(entitlements.id, [...ids], 'uuid')));
+    await this.db.execute(
+      sql`delete from hub.entitlements target
+           using ${keysWhere('hub.entitlements', 'id', ids, 'uuid', sql`t.tenant_code = ${this.tenantCode}`)} as x
+           where target.id = x.v`,
+    );
   }
 
   async deleteSubjects(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.delete(subjects).where(and(this.#own(), inList(subjects.id, [...ids], 'uuid')));
+    await this.db.execute(
+      sql`delete from hub.subjects target
+           using ${keysWhere('hub.subjects', 'id', ids, 'uuid', sql`t.tenant_code = ${this.tenantCode} and t.business_id = ${this.businessId}`)} as x
+           where target.id = x.v`,
+    );
   }
 }

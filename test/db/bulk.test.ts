@@ -3,7 +3,7 @@ import { and, eq, type SQLWrapper, sql } from 'drizzle-orm';
 import { customType, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { arrayLiteral, bulkInsert, bulkUpdate, findEachByKey, inList } from '../../src/db/bulk.js';
+import { arrayLiteral, bulkInsert, bulkUpdate, findEachByKey, inList, keysWhere } from '../../src/db/bulk.js';
 import { queryRows } from '../../src/db/client.js';
 import { openTestDatabase } from '../support/harness.js';
 
@@ -250,6 +250,43 @@ describe('bulkUpdate of every column type', () => {
         },
       ),
       { numRuns: 20 },
+    );
+  });
+});
+
+describe('keysWhere', () => {
+  it('lets a delete reach exactly the listed keys whose rows the condition admits, each once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 5 }),
+        async (count, strangers) => {
+          await db.execute(sql`delete from bulk_probe`);
+          const rows = Array.from({ length: count + 3 }, (_, i) => ({
+            id: randomUUID(),
+            code: i % 3 === 2 ? 'kept' : 'open',
+            key: Buffer.from([i]),
+          }));
+          await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+          const listed = rows.slice(0, count).map((r) => r.id);
+          const keys = [
+            ...listed,
+            ...listed.slice(0, 2),
+            ...Array.from({ length: strangers }, () => randomUUID()),
+          ];
+          await db.execute(
+            sql`delete from bulk_probe target using ${keysWhere('bulk_probe', 'id', keys, 'uuid', sql`t.code = 'open'`)} as x where target.id = x.v`,
+          );
+          const left = (await db.select({ id: probe.id }).from(probe)).map((r) => r.id).sort();
+          expect(left).toEqual(
+            rows
+              .filter((r, i) => i >= count || r.code === 'kept')
+              .map((r) => r.id)
+              .sort(),
+          );
+        },
+      ),
+      { numRuns: 15 },
     );
   });
 });

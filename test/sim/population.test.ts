@@ -177,6 +177,19 @@ describe('toRegistrationRecord', () => {
     expect(differ).toBeGreaterThan(290);
   });
 
+  it('withdraws entitlements with records of the 個人番号 and the certificate key only', () => {
+    const first = [...registrationRecords({ seed: 8, size: 50 })];
+    [...registrationRecords({ seed: 8, size: 50, withdrawn: true })].forEach(({ record }, i) => {
+      const before = upsert(first[i]?.record as RegistrationRecordInput);
+      expect(record).toEqual({
+        modificationSeg: '2',
+        myNumber: before.myNumber,
+        orgSpecificCertificateTypeId: before.orgSpecificCertificateTypeId,
+      });
+      expect(registrationRecordSchema.safeParse(record).success).toBe(true);
+    });
+  });
+
   it('follows the co-payment cap table and the programme identifiers', () => {
     for (const { record, person } of registrationRecords({ seed: 11, size: 3000 })) {
       const r = upsert(record);

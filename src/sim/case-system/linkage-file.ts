@@ -35,6 +35,8 @@ export interface LinkageFileOptions {
   renewals?: number;
   /** People moved house this many times (see `registrationRecords`; default 0). */
   moves?: number;
+  /** Every row withdraws its entitlement (see `registrationRecords`). */
+  withdrawn?: boolean;
   /** Default `\r\n`. */
   lineEnding?: '\r\n' | '\n';
   /** Rows encoded and written per chunk (default 1,000). */
@@ -101,6 +103,7 @@ function* linkageFileChunks(
     eraDates: opts.eraDates ?? false,
     renewals: opts.renewals ?? 0,
     moves: opts.moves ?? 0,
+    withdrawn: opts.withdrawn ?? false,
   })) {
     const kind = badKinds.get(index + 1);
     text += formatCsvRow(toCsvRow(kind === undefined ? record : corruptRecord(record, kind))) + eol;

@@ -307,6 +307,8 @@ export interface RecordOptions {
   renewals?: number;
   /** Times each person moved house: a new address (drawn apart from the rest), all else the same. */
   moves?: number;
+  /** Each record withdraws the entitlement instead (`modificationSeg` '2': 個人番号 and key only). */
+  withdrawn?: boolean;
 }
 
 /**
@@ -398,7 +400,7 @@ export interface GeneratedRecord {
 }
 
 /**
- * Streams people with their records; row i depends on (seed, i, eraDates, renewals, moves) only.
+ * Streams people with their records; row i depends on (seed, i and the options) only.
  *
  * @example
  * for (const { record } of registrationRecords({ seed: 1, size: 10 })) send(record);
@@ -413,7 +415,18 @@ export function* registrationRecords(opts: PopulationOptions & RecordOptions): G
     const rng = root.fork(index);
     const born = generatePerson(rng, index);
     const person = moved ? { ...born, address: addressOf(moved.fork(index)) } : born;
-    yield { index, person, record: toRegistrationRecord(person, rng, recordOptions) };
+    const record = toRegistrationRecord(person, rng, recordOptions);
+    yield {
+      index,
+      person,
+      record: opts.withdrawn
+        ? {
+            modificationSeg: '2',
+            myNumber: record.myNumber,
+            orgSpecificCertificateTypeId: record.orgSpecificCertificateTypeId,
+          }
+        : record,
+    };
   }
 }
 
