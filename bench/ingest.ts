@@ -1,7 +1,7 @@
 /**
  * bench:ingest — the real uploadLinkageFile endpoint against a raw COPY of the same bytes.
  *
- *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis] [--again [--renewed] [--moved] [--withdrawn]]
+ *   npm run bench:ingest -- --rows 1000000 [--batch 1000] [--encoding utf-8|shift_jis] [--again] [--renewed] [--moved] [--withdrawn]
  *
  * On PostgreSQL only (a throwaway, durable one is started when DATABASE_URL is unset). The
  * gateway runs as a production deployment would: compiled (`npm run build`), plain node.
@@ -9,8 +9,9 @@
  * RSS of the gateway process. `--again` then uploads the same file a second time (every row
  * `unchanged`: the lookups on a full table), or with `--renewed` the same people with every
  * entitlement renewed and/or `--moved` every person at a new address (every row `updated`), or
- * `--withdrawn` every entitlement withdrawn (every row `deleted`, and every subject with it), and
- * prints its time too (peak RSS and CPU are the first upload's).
+ * `--withdrawn` every entitlement withdrawn (every row `deleted`, and every subject with it; each
+ * of the three implies `--again`), and prints its time too (peak RSS and CPU are the first
+ * upload's).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
@@ -164,8 +165,10 @@ try {
   // --again: the same file once more, every row `unchanged` (the read path on a full table);
   // --renewed / --moved: the same people, every entitlement renewed / every person at a new
   // address, every row `updated`; --withdrawn: every entitlement withdrawn, every row `deleted`.
+  // (Any of the three implies --again.)
+  const changed = values.renewed || values.moved || values.withdrawn;
   let againFile = file;
-  if (values.again && (values.renewed || values.moved || values.withdrawn)) {
+  if (changed) {
     againFile = path.join(dir, 'changed.csv');
     await writeLinkageFile({
       path: againFile,
@@ -177,7 +180,7 @@ try {
       withdrawn: values.withdrawn,
     });
   }
-  const again = values.again ? await ingest(againFile) : undefined;
+  const again = values.again || changed ? await ingest(againFile) : undefined;
   await stopChild(child);
   console.log(`upload stored durably in ${storedSeconds.toFixed(2)} s`);
   console.log(
