@@ -1,7 +1,7 @@
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { and, eq, isNotNull, type SQL, sql } from 'drizzle-orm';
 import { type KeyRing, openJson, sealJson } from '../../crypto/index.js';
-import { bulkInsert, inList } from '../../db/bulk.js';
+import { bulkInsert, findEachByKey, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
 import type { EntitlementSecret } from '../pmh.repository.js';
 import { entitlementIndex, entitlements, subjects } from '../pmh.tables.js';
@@ -64,28 +64,26 @@ export async function refreshReadModel(
   await tx
     .delete(entitlementIndex)
     .where(and(eq(entitlementIndex.tenantCode, tenantCode), inList(entitlementIndex.subjectId, ids, 'uuid')));
-  const numbered = await tx
-    .select({
-      id: subjects.id,
-      pmhId: subjects.pmhId,
-      isNotDisclosed: subjects.isNotDisclosed,
-      viewingSuspended: subjects.viewingSuspended,
-    })
-    .from(subjects)
-    .where(
-      and(eq(subjects.tenantCode, tenantCode), inList(subjects.id, ids, 'uuid'), isNotNull(subjects.pmhId)),
-    );
+  // One probe per id (findEachByKey): the tenant's condition on a plain select let PostgreSQL
+  // scan every subject of the tenant while a first ingest's statistics were stale.
+  const numbered = await findEachByKey(
+    tx,
+    subjects,
+    ids,
+    'uuid',
+    (k) => and(eq(subjects.tenantCode, tenantCode), eq(subjects.id, k), isNotNull(subjects.pmhId)),
+    { fields: ['id', 'pmhId', 'isNotDisclosed', 'viewingSuspended'] },
+  );
   if (numbered.length === 0) return;
   const bySubject = new Map(numbered.map((s) => [s.id, s]));
-  const ents = await tx
-    .select()
-    .from(entitlements)
-    .where(
-      and(
-        eq(entitlements.tenantCode, tenantCode),
-        inList(entitlements.subjectId, [...bySubject.keys()], 'uuid'),
-      ),
-    );
+  const ents = await findEachByKey(
+    tx,
+    entitlements,
+    [...bySubject.keys()],
+    'uuid',
+    (k) => and(eq(entitlements.tenantCode, tenantCode), eq(entitlements.subjectId, k)),
+    { perKey: 'many' },
+  );
   const [tenantKeys, readKeys] = await Promise.all([
     keyRing.forScope(tenantCode),
     keyRing.forScope(READ_MODEL_SCOPE),
