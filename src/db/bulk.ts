@@ -148,6 +148,15 @@ export function inList(
   return sql`${column} in (select ${element} from jsonb_array_elements_text(${json}::jsonb) as t(v))`;
 }
 
+/**
+ * Keys as one array parameter of their type, each once (a key listed twice would otherwise
+ * bring its rows twice): the list the probes of {@link findEachByKey} and {@link keysWhere} walk.
+ */
+function distinctKeys(keys: readonly (string | Buffer)[], type: 'uuid' | 'text' | 'bytea'): SQL {
+  const texts = new Set(keys.map((k) => (Buffer.isBuffer(k) ? `\\x${k.toString('hex')}` : k)));
+  return sql`${arrayLiteral([...texts])}::${sql.raw(type)}[]`;
+}
+
 /** The most rows a probe of {@link findEachByKey} returns per key when it may return several. */
 const EVERY_ROW = 2_147_483_647;
 
@@ -156,13 +165,12 @@ const EVERY_ROW = 2_147_483_647;
  * statistics say: `unnest(keys) cross join lateral (select … where <key> = k.v limit n)`, with
  * `n` 1 for a unique key (`perKey: 'one'`, the default) or unbounded (`'many'`); only the
  * columns in `fields` when given (all otherwise). The `limit` keeps PostgreSQL from flattening
- * the probe into a join it may plan as a scan of every row:
- * `inList`'s semi-join did exactly that during a large first ingest, while the statistics still
- * called the table empty (the blind-index lookup of 1,000 subjects read all of the tenant's
- * rows, 20 ms with 20,000 stored and growing with every batch; the entitlements of 1,000
- * subjects 46 ms on a 100,000-row re-upload), and `= any(array)` kept the list as a filter over
- * the same scan. A key listed twice is read once; keys that match nothing are left out; an
- * empty list reads nothing.
+ * the probe into a join it may plan as a scan of every row: `inList`'s semi-join did exactly that
+ * during a large first ingest, while the statistics still called the table empty (the
+ * blind-index lookup of 1,000 subjects read all of the tenant's rows, 20 ms with 20,000 stored
+ * and growing with every batch; the entitlements of 1,000 subjects 46 ms on a 100,000-row
+ * re-upload), and `= any(array)` kept the list as a filter over the same scan. A key listed twice
+ * is read once; keys that match nothing are left out; an empty list reads nothing.
  *
  * @example
  * await findEachByKey(db, subjects, indexes, 'bytea', (k) => and(own, eq(subjects.myNumberIndex, k)));
@@ -194,13 +202,9 @@ export async function findEachByKey<
   const columns = Object.fromEntries(
     names.map((name) => [name, (probe as unknown as Record<string, SQLWrapper>)[name]]),
   );
-  // Each key once: a key listed twice would otherwise bring its rows twice.
-  const literal = arrayLiteral([
-    ...new Set(keys.map((k) => (Buffer.isBuffer(k) ? `\\x${k.toString('hex')}` : k))),
-  ]);
   return (await db
     .select(columns as Record<string, never>)
-    .from(sql`unnest(${literal}::${sql.raw(type)}[]) as k(v)`)
+    .from(sql`unnest(${distinctKeys(keys, type)}) as k(v)`)
     .crossJoinLateral(probe)) as unknown as Pick<T['$inferSelect'], K>[];
 }
 
@@ -224,7 +228,7 @@ export function keysWhere(
   where: SQL,
 ): SQL {
   if (!IDENT.test(table) || !IDENT.test(key)) throw new Error('bad identifier');
-  return sql`(select k.v from unnest(${arrayLiteral([...new Set(keys)])}::${sql.raw(type)}[]) as k(v) cross join lateral (select 1 from ${sql.raw(table)} t where t.${sql.raw(key)} = k.v and ${where} limit 1) as own)`;
+  return sql`(select k.v from unnest(${distinctKeys(keys, type)}) as k(v) cross join lateral (select 1 from ${sql.raw(table)} t where t.${sql.raw(key)} = k.v and ${where} limit 1) as own)`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
 import { bulkInsert, bulkUpdate, findEachByKey, keysWhere } from '../db/bulk.js';
@@ -110,7 +110,6 @@ export interface EntitlementChange {
   face: Buffer;
 }
 export type EntitlementRow = typeof entitlements.$inferSelect;
-const ENTITLEMENT_FIELDS = Object.keys(getTableColumns(entitlements)) as (keyof EntitlementRow & string)[];
 const ENTITLEMENT_KEY_FIELDS = [
   'id',
   'subjectId',
@@ -120,6 +119,31 @@ const ENTITLEMENT_KEY_FIELDS = [
 ] as const;
 /** The part of an entitlement row a registration compares (see `entitlementKeysOf`). */
 export type EntitlementKeyRow = Pick<EntitlementRow, (typeof ENTITLEMENT_KEY_FIELDS)[number]>;
+
+/**
+ * A tenant's entitlements of the given subjects (all columns, or only `fields`), one index probe
+ * per subject ({@link findEachByKey}). The repository and the read model's refresh read them so.
+ *
+ * @example
+ * const rows = await entitlementsOfSubjects(tx, '130001', subjectIds);
+ */
+export function entitlementsOfSubjects<
+  K extends keyof EntitlementRow & string = keyof EntitlementRow & string,
+>(
+  db: Db,
+  tenantCode: string,
+  subjectIds: readonly string[],
+  fields?: readonly K[],
+): Promise<Pick<EntitlementRow, K>[]> {
+  return findEachByKey(
+    db,
+    entitlements,
+    subjectIds,
+    'uuid',
+    (k) => and(eq(entitlements.tenantCode, tenantCode), eq(entitlements.subjectId, k)),
+    fields ? { perKey: 'many', fields } : { perKey: 'many' },
+  );
+}
 
 /**
  * The hub's store for one tenant and business. There is no way to ask it about another
@@ -188,7 +212,7 @@ export class SubjectRepository {
   }
 
   async entitlementsOf(subjectIds: readonly string[]): Promise<EntitlementRow[]> {
-    return this.#entitlementsOf(subjectIds, ENTITLEMENT_FIELDS);
+    return entitlementsOfSubjects(this.db, this.tenantCode, subjectIds);
   }
 
   /**
@@ -196,21 +220,7 @@ export class SubjectRepository {
    * sealed parts and faces (~1.2 KB a row that it would only read and drop).
    */
   async entitlementKeysOf(subjectIds: readonly string[]): Promise<EntitlementKeyRow[]> {
-    return this.#entitlementsOf(subjectIds, ENTITLEMENT_KEY_FIELDS);
-  }
-
-  #entitlementsOf<K extends keyof EntitlementRow & string>(
-    subjectIds: readonly string[],
-    fields: readonly K[],
-  ): Promise<Pick<EntitlementRow, K>[]> {
-    return findEachByKey(
-      this.db,
-      entitlements,
-      subjectIds,
-      'uuid',
-      (k) => and(eq(entitlements.tenantCode, this.tenantCode), eq(entitlements.subjectId, k)),
-      { perKey: 'many', fields },
-    );
+    return entitlementsOfSubjects(this.db, this.tenantCode, subjectIds, ENTITLEMENT_KEY_FIELDS);
   }
 
   /**

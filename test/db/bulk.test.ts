@@ -21,6 +21,18 @@ const probe = pgTable('bulk_probe', {
   key: bytea('key').notNull(),
 });
 
+/** Empties bulk_probe and fills it with `n` rows, each 'kept' or 'open' by its index. */
+async function freshProbeRows(n: number, kept: (i: number) => boolean) {
+  await db.execute(sql`delete from bulk_probe`);
+  const rows = Array.from({ length: n }, (_, i) => ({
+    id: randomUUID(),
+    code: kept(i) ? 'kept' : 'open',
+    key: Buffer.from([i]),
+  }));
+  await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+  return rows;
+}
+
 describe('inList', () => {
   it('finds exactly the listed rows, by uuid, text or bytea, and nothing for an empty list', async () => {
     await fc.assert(
@@ -140,13 +152,7 @@ describe('bulkUpdate', () => {
         fc.boolean(),
         fc.uint8Array({ minLength: 0, maxLength: 40 }),
         async (count, inTransaction, bytes) => {
-          await db.execute(sql`delete from bulk_probe`);
-          const rows = Array.from({ length: count + 4 }, (_, i) => ({
-            id: randomUUID(),
-            code: i % 5 === 4 ? 'kept' : 'open',
-            key: Buffer.from([i]),
-          }));
-          await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+          const rows = await freshProbeRows(count + 4, (i) => i % 5 === 4);
           const changes = rows.slice(0, count).map((r, i) => ({
             id: r.id,
             key: Buffer.concat([Buffer.from(bytes), Buffer.from([i % 256, 0x5c, 0x22])]),
@@ -261,13 +267,7 @@ describe('keysWhere', () => {
         fc.integer({ min: 0, max: 30 }),
         fc.integer({ min: 0, max: 5 }),
         async (count, strangers) => {
-          await db.execute(sql`delete from bulk_probe`);
-          const rows = Array.from({ length: count + 3 }, (_, i) => ({
-            id: randomUUID(),
-            code: i % 3 === 2 ? 'kept' : 'open',
-            key: Buffer.from([i]),
-          }));
-          await bulkInsert(db, 'bulk_probe', { id: 'uuid', code: 'text', key: 'bytea' }, rows);
+          const rows = await freshProbeRows(count + 3, (i) => i % 3 === 2);
           const listed = rows.slice(0, count).map((r) => r.id);
           const keys = [
             ...listed,

@@ -3,8 +3,8 @@ import { and, eq, isNotNull, type SQL, sql } from 'drizzle-orm';
 import { type KeyRing, openJson, sealJson } from '../../crypto/index.js';
 import { bulkInsert, findEachByKey, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
-import type { EntitlementSecret } from '../pmh.repository.js';
-import { entitlementIndex, entitlements, subjects } from '../pmh.tables.js';
+import { type EntitlementSecret, entitlementsOfSubjects } from '../pmh.repository.js';
+import { entitlementIndex, subjects } from '../pmh.tables.js';
 import type { LookupEntitlement } from './lookups.schemas.js';
 
 /** The key scope of the read model (one key for the cross-tenant read model, not a tenant's). */
@@ -76,14 +76,7 @@ export async function refreshReadModel(
   );
   if (numbered.length === 0) return;
   const bySubject = new Map(numbered.map((s) => [s.id, s]));
-  const ents = await findEachByKey(
-    tx,
-    entitlements,
-    [...bySubject.keys()],
-    'uuid',
-    (k) => and(eq(entitlements.tenantCode, tenantCode), eq(entitlements.subjectId, k)),
-    { perKey: 'many' },
-  );
+  const ents = await entitlementsOfSubjects(tx, tenantCode, [...bySubject.keys()]);
   const [tenantKeys, readKeys] = await Promise.all([
     keyRing.forScope(tenantCode),
     keyRing.forScope(READ_MODEL_SCOPE),
