@@ -1,5 +1,6 @@
 import type { Actor } from '../audit/index.js';
 import type { FieldError } from '../validation/index.js';
+import type { PreparedSubmission } from './pmh.prepare.js';
 import type { RecordResult, RegistrationRecord } from './pmh.schemas.js';
 import type { ControlFlags, EntitlementPatch, NumberingView, SubjectView } from './pmh.views.js';
 
@@ -18,6 +19,8 @@ export interface Submission {
   records: readonly RegistrationRecord[];
   /** An opaque reference per record (e.g. linkage file and row), kept in its audit entry. */
   recordRefs?: readonly string[] | undefined;
+  /** What {@link PmhPort.prepare} did ahead of time (in process only; never sent anywhere). */
+  prepared?: PreparedSubmission | undefined;
 }
 
 /** The outcome of a change to one subject or entitlement. */
@@ -36,6 +39,12 @@ export type ChangeResult<T> =
  */
 export interface PmhPort {
   submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]>;
+  /**
+   * Optional (the hub in process has it): does a submission's CPU work now — digests,
+   * envelopes — and answers the submission to pass to {@link submit}, which then goes straight
+   * to its transaction. A caller with one submission in flight prepares the next meanwhile.
+   */
+  prepare?(caller: HubCaller, submission: Submission): Promise<Submission>;
   getSubject(
     caller: HubCaller,
     subjectId: string,

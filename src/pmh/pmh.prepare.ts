@@ -57,6 +57,23 @@ export interface PreparedRecord {
 }
 
 /**
+ * Records prepared ahead of their submission ({@link PmhPort.prepare}): used by the submission
+ * only for the same tenant and the same records (the same array), else prepared again.
+ */
+export class PreparedSubmission {
+  constructor(
+    readonly tenantCode: string,
+    readonly records: readonly RegistrationRecord[],
+    readonly items: readonly PreparedRecord[],
+  ) {}
+
+  /** The prepared records, if they were prepared for this tenant and these records. */
+  for(tenantCode: string, records: readonly RegistrationRecord[]): readonly PreparedRecord[] | undefined {
+    return tenantCode === this.tenantCode && records === this.records ? this.items : undefined;
+  }
+}
+
+/**
  * Prepares records of one tenant (pure CPU: HMAC, JSON, AES-GCM), before the hub's
  * transaction.
  *

@@ -13,7 +13,7 @@ import type { Db } from '../db/client.js';
 import { type FieldError, toFieldErrors } from '../validation/index.js';
 import { READ_MODEL_SCOPE, refreshReadModel, sealEntitlementFace } from './lookups/read-model.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
-import { type PreparedRecord, prepareRecords } from './pmh.prepare.js';
+import { type PreparedRecord, PreparedSubmission, prepareRecords } from './pmh.prepare.js';
 import {
   type EntitlementChange,
   type EntitlementInsert,
@@ -25,7 +25,12 @@ import {
   type SubjectRow,
   type SubjectSecret,
 } from './pmh.repository.js';
-import { checkNumbersAndDates, type RecordOutcome, type RecordResult } from './pmh.schemas.js';
+import {
+  checkNumbersAndDates,
+  type RecordOutcome,
+  type RecordResult,
+  type RegistrationRecord,
+} from './pmh.schemas.js';
 import { subjects, submissions } from './pmh.tables.js';
 import {
   type ControlFlags,
@@ -66,8 +71,8 @@ interface EntitlementState {
   subKey: string;
 }
 
-/** Records prepared between two turns of the event loop. */
-const PREPARE_SLICE = 250;
+/** Records prepared between two turns of the event loop (small: see the intake's YIELD_EVERY). */
+const PREPARE_SLICE = 50;
 
 const OUTCOME_ACTION: Record<RecordOutcome, AuditAction> = {
   created: AUDIT_ACTIONS.entitlementCreated,
@@ -148,15 +153,10 @@ export class PmhService implements PmhPort {
    * audit lock is held only for the database work.
    */
   async submit(caller: HubCaller, submission: Submission): Promise<RecordResult[]> {
-    const keys = await this.deps.keyRing.forScope(caller.tenantCode);
     const readKey = (await this.deps.keyRing.forScope(READ_MODEL_SCOPE)).dataKey;
-    const prepared: PreparedRecord[] = [];
-    const records = submission.records;
-    for (let from = 0; from < records.length; from += PREPARE_SLICE) {
-      // In slices, so that other work (another tenant's transaction) gets its answers meanwhile.
-      if (from > 0) await setImmediate();
-      prepared.push(...prepareRecords(caller.tenantCode, keys, records.slice(from, from + PREPARE_SLICE)));
-    }
+    const prepared =
+      submission.prepared?.for(caller.tenantCode, submission.records) ??
+      (await this.#prepare(caller.tenantCode, submission.records));
     return this.#withRepo(caller, async (repo, tx) => {
       const key = submission.idempotencyKey;
       if (key) {
@@ -177,6 +177,23 @@ export class PmhService implements PmhPort {
       }
       return results;
     });
+  }
+
+  /** Prepares a submission ahead of {@link submit} (see {@link PmhPort.prepare}). */
+  async prepare(caller: HubCaller, submission: Submission): Promise<Submission> {
+    const items = await this.#prepare(caller.tenantCode, submission.records);
+    return { ...submission, prepared: new PreparedSubmission(caller.tenantCode, submission.records, items) };
+  }
+
+  async #prepare(tenantCode: string, records: readonly RegistrationRecord[]): Promise<PreparedRecord[]> {
+    const keys = await this.deps.keyRing.forScope(tenantCode);
+    const prepared: PreparedRecord[] = [];
+    for (let from = 0; from < records.length; from += PREPARE_SLICE) {
+      // In slices, so that other work (another tenant's transaction) gets its answers meanwhile.
+      if (from > 0) await setImmediate();
+      prepared.push(...prepareRecords(tenantCode, keys, records.slice(from, from + PREPARE_SLICE)));
+    }
+    return prepared;
   }
 
   async #apply(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.js';
+import { registrationRecordSchema } from '../../src/pmh/index.js';
 import { myNumber, record } from '../fixtures/records.js';
 import { createHarness } from '../support/harness.js';
 
@@ -255,5 +256,41 @@ describe('changing entitlements and subjects', () => {
     expect((await h.request(base, { method: 'DELETE', token: t.token })).status).toBe(204);
     expect((await h.request(base, { token: t.token })).status).toBe(404);
     expect(await verifyAuditChain(h.database.db, t.municipalityCode)).toMatchObject({ ok: true });
+  });
+});
+
+describe('a submission prepared ahead (the intake prepares one batch while the last is written)', () => {
+  const caller = (t: { municipalityCode: string; businessId: string }) => ({
+    tenantCode: t.municipalityCode,
+    businessId: t.businessId,
+    actor: { kind: 'client' as const, id: 'test' },
+  });
+  const subjectOf = async (token: string, subjectId: string | null | undefined) =>
+    (await (await h.request(`/api/v1/subjects/${subjectId}`, { token })).json()) as { myNumber: string };
+
+  it('stores what it was prepared for', async () => {
+    const t = await h.tenant();
+    const r = registrationRecordSchema.parse(record());
+    const hub = h.system.hub;
+    const [res] = await hub.submit(caller(t), await hub.prepare(caller(t), { records: [r] }));
+    expect(res?.outcome).toBe('created');
+    const stored = await subjectOf(t.token, res?.subjectId);
+    expect(stored.myNumber).toBe(r.myNumber);
+  });
+
+  it('is prepared again when submitted for another tenant or with other records', async () => {
+    const first = await h.tenant();
+    const second = await h.tenant();
+    const hub = h.system.hub;
+    const r = registrationRecordSchema.parse(record());
+    const forFirst = await hub.prepare(caller(first), { records: [r] });
+    // Sealed for the first tenant: used by the second, its envelopes would not open there.
+    const [other] = await hub.submit(caller(second), forFirst);
+    expect((await subjectOf(second.token, other?.subjectId)).myNumber).toBe(r.myNumber);
+
+    const s = registrationRecordSchema.parse(record());
+    const [changed] = await hub.submit(caller(first), { ...forFirst, records: [s] });
+    const stored = await subjectOf(first.token, changed?.subjectId);
+    expect(stored.myNumber, 'the records submitted, not those prepared').toBe(s.myNumber);
   });
 });
