@@ -26,6 +26,7 @@ import { toCsvHeader } from '../src/sim/population/index.js';
 import {
   benchDatabases,
   freePort,
+  gatewayEnv,
   gatewayNodeFlags,
   hostCpu,
   pgClient,
@@ -87,7 +88,7 @@ try {
   });
   const child = spawn(process.execPath, [...gatewayNodeFlags(), 'dist/src/gateway/main.js'], {
     env: {
-      ...process.env,
+      ...gatewayEnv(),
       DATABASE_URL: gatewayUrl,
       DATA_DIR: dataDir,
       PORT: String(port),

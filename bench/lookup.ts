@@ -66,7 +66,7 @@ import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 import { agreeLinkageKey, sealLinkageKey } from '../src/crypto/index.js';
 import { writeLinkageFile } from '../src/sim/case-system/linkage-file.js';
-import { benchDatabases, freePort, gatewayNodeFlags, pgClient, stopChild } from './support.js';
+import { benchDatabases, freePort, gatewayEnv, gatewayNodeFlags, pgClient, stopChild } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -118,7 +118,7 @@ function start(name: string, args: string[], env: Record<string, string>): Child
   const log = path.join(dir, `${name}.log`);
   const out = createWriteStream(log);
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...(name === 'gateway' ? gatewayEnv() : process.env), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);

@@ -23,6 +23,7 @@ import {
   benchDatabases,
   benchNodeFlags,
   freePort,
+  gatewayEnv,
   gatewayNodeFlags,
   hostCpu,
   pgClient,
@@ -50,7 +51,7 @@ const GATEWAY = 'dist/src/gateway/main.js';
 function start(entry: string, env: Record<string, string>) {
   const flags = entry === GATEWAY ? gatewayNodeFlags() : benchNodeFlags();
   return spawn(process.execPath, [...flags, entry], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...(entry === GATEWAY ? gatewayEnv() : process.env), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

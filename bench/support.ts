@@ -60,10 +60,33 @@ export function benchDatabases(script: string) {
  * spawn(process.execPath, [...gatewayNodeFlags(), 'dist/src/gateway/main.js']);
  */
 export function gatewayNodeFlags(): string[] {
+  const deployed = startProd().filter((t) => t.startsWith('--'));
+  return [...deployed, ...benchNodeFlags()];
+}
+
+/**
+ * The environment `npm run start:prod` sets before node (glibc's malloc settings), under the
+ * bench's own environment: a bench measures the gateway as it is run, and a variable set for
+ * the bench wins.
+ *
+ * @example
+ * spawn(process.execPath, [...gatewayNodeFlags(), 'dist/src/gateway/main.js'], { env: { ...gatewayEnv(), PORT } });
+ */
+export function gatewayEnv(): Record<string, string | undefined> {
+  const env: Record<string, string> = {};
+  for (const token of startProd()) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(\S*)$/.exec(token);
+    if (!m) break;
+    env[m[1] as string] = m[2] as string;
+  }
+  return { ...env, ...process.env };
+}
+
+/** The words of `npm run start:prod` in package.json. */
+function startProd(): string[] {
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
     .scripts;
-  const deployed = (scripts['start:prod'] ?? '').split(/\s+/).filter((t) => t.startsWith('--'));
-  return [...deployed, ...benchNodeFlags()];
+  return (scripts['start:prod'] ?? '').split(/\s+/);
 }
 
 /** Extra node flags for the servers under test (`BENCH_NODE_FLAGS`, e.g. `--cpu-prof`). */

@@ -112,6 +112,10 @@ async function main(): Promise<void> {
       lines.push(
         '  note            started without node --single-threaded-gc (as `npm run start:prod` does): on a small host V8’s background collector threads widen the lookups’ latency tail',
       );
+    if (database.kind === 'postgres' && process.platform === 'linux' && !process.env.MALLOC_MMAP_THRESHOLD_)
+      lines.push(
+        '  note            started without MALLOC_MMAP_THRESHOLD_=131072 (as `npm run start:prod` does): glibc then keeps freed large buffers, ~40 MB more resident while a linkage file is processed',
+      );
     if (demo) lines.push(`  demo tokens     ${demo.file}`);
     if (demo && !remote) {
       if (demoExchange)
