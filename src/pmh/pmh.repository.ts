@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { ScopeKeys } from '../crypto/index.js';
 import { openJson, sealJson, sealText } from '../crypto/index.js';
-import { bulkInsert, bulkUpdate, findEachByKey, keysWhere } from '../db/bulk.js';
+import { bulkDelete, bulkInsert, bulkUpdate, findEachByKey, keysWhere } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
 import { entitlementContext, subjectContext } from './pmh.prepare.js';
 import { entitlements, subjects } from './pmh.tables.js';
@@ -317,20 +317,17 @@ export class SubjectRepository {
   }
 
   async deleteEntitlements(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.execute(
-      sql`delete from hub.entitlements target
-           using ${keysWhere('hub.entitlements', 'id', ids, 'uuid', sql`t.tenant_code = ${this.tenantCode}`)} as x
-           where target.id = x.v`,
-    );
+    await bulkDelete(this.db, 'hub.entitlements', 'id', ids, 'uuid', sql`t.tenant_code = ${this.tenantCode}`);
   }
 
   async deleteSubjects(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.execute(
-      sql`delete from hub.subjects target
-           using ${keysWhere('hub.subjects', 'id', ids, 'uuid', sql`t.tenant_code = ${this.tenantCode} and t.business_id = ${this.businessId}`)} as x
-           where target.id = x.v`,
+    await bulkDelete(
+      this.db,
+      'hub.subjects',
+      'id',
+      ids,
+      'uuid',
+      sql`t.tenant_code = ${this.tenantCode} and t.business_id = ${this.businessId}`,
     );
   }
 }

@@ -125,6 +125,8 @@ interface ValidatedBatch {
   first: number;
   last: number;
   rows: Row[];
+  /** The rows that passed (a repeated key is not one), in order: what goes to the hub or the outbox. */
+  valid: Row[];
   /** Key digests of this batch's accepted rows, for the duplicate check of later batches. */
   digests: Set<string>;
 }
@@ -663,7 +665,13 @@ export class IntakeService {
       }
     }
 
-    return { rows, digests, first: batch[0]?.rowNo ?? 0, last: batch.at(-1)?.rowNo ?? 0 };
+    return {
+      rows,
+      valid: rows.filter((r) => r.record),
+      digests,
+      first: batch[0]?.rowNo ?? 0,
+      last: batch.at(-1)?.rowNo ?? 0,
+    };
   }
 
   /**
@@ -676,7 +684,7 @@ export class IntakeService {
     caller: HubCaller,
     batch: ValidatedBatch,
   ): Promise<Submission | undefined> {
-    const valid = batch.rows.filter((r) => r.record);
+    const { valid } = batch;
     if (this.deps.outbox || !valid.length) return undefined;
     const submission: Submission = {
       idempotencyKey: `linkage-file:${file.id}:${batch.first}-${batch.last}`,
@@ -693,8 +701,7 @@ export class IntakeService {
     batch: ValidatedBatch,
     submission: Submission | undefined,
   ): Promise<PreparedBatch> {
-    const { rows, first, last } = batch;
-    const valid = rows.filter((r) => r.record);
+    const { rows, valid, first, last } = batch;
     const outbox = this.deps.outbox?.store;
     const sealed =
       outbox && valid.length
