@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { hmac, type ScopeKeys, sealText } from '../crypto/index.js';
+import { timeOrderedUuid } from '../db/ids.js';
 import type { EntitlementSecret, SubjectSecret } from './pmh.repository.js';
 import type { RegistrationRecord, UpsertRecord } from './pmh.schemas.js';
 
@@ -95,8 +95,8 @@ export function prepareRecords(
     const parts = splitRecord(record);
     const subjectText = JSON.stringify(parts.subject);
     const entitlementText = JSON.stringify(parts.entitlement);
-    const subjectId = randomUUID();
-    const entitlementId = randomUUID();
+    const subjectId = timeOrderedUuid();
+    const entitlementId = timeOrderedUuid();
     out.push({
       index,
       upsert: {
