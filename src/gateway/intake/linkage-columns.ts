@@ -54,6 +54,27 @@ export interface HeaderProblem {
 /** A checked header: the columns in file order, ready to map rows. */
 export interface LinkageHeader {
   columns: readonly string[];
+  /** Each column's kind and place in a record, worked out once for all rows. */
+  readonly slots: readonly ColumnSlot[];
+}
+
+/** Where a column's cell goes: a field, or a field of a nested object, and its JSON pointer. */
+interface ColumnSlot {
+  kind: Kind;
+  /** The field, or the nested object's field. */
+  name: string;
+  /** The nested object (`basicFiveInfo`), if the column is dotted. */
+  parent?: string;
+  pointer: string;
+}
+
+function slotOf(column: string): ColumnSlot {
+  const kind = LINKAGE_COLUMNS[column] as Kind;
+  const dot = column.indexOf('.');
+  if (dot < 0) return { kind, name: column, pointer: `/${column}` };
+  const parent = column.slice(0, dot);
+  const name = column.slice(dot + 1);
+  return { kind, name, parent, pointer: `/${parent}/${name}` };
 }
 
 /**
@@ -76,7 +97,9 @@ export function checkHeader(fields: readonly string[]): LinkageHeader | HeaderPr
   for (const name of REQUIRED_COLUMNS) {
     if (!seen.has(name)) errors.push({ pointer: `/header/${name}`, code: FIELD_CODES.required });
   }
-  return errors.length ? { errors } : { columns: fields.map((f) => f.trim()) };
+  if (errors.length) return { errors };
+  const columns = fields.map((f) => f.trim());
+  return { columns, slots: columns.map(slotOf) };
 }
 
 const TRUE = new Set(['1', 'true', 'TRUE', 'True']);
@@ -95,26 +118,24 @@ export function rowToRecord(
 ): { record: Record<string, unknown>; errors: FieldError[] } {
   const record: Record<string, unknown> = {};
   const errors: FieldError[] = [];
-  const { columns } = header;
-  for (let i = 0; i < columns.length; i++) {
-    const name = columns[i] as string;
+  const { slots } = header;
+  for (let i = 0; i < slots.length; i++) {
     const cell = fields[i];
     if (cell === undefined || cell === '') continue;
-    const kind = LINKAGE_COLUMNS[name];
-    const dot = name.indexOf('.');
-    const pointer = `/${dot < 0 ? name : `${name.slice(0, dot)}/${name.slice(dot + 1)}`}`;
+    const slot = slots[i] as ColumnSlot;
+    const kind = slot.kind;
     let value: unknown = cell;
     if (kind === 'boolean') {
       if (TRUE.has(cell)) value = true;
       else if (FALSE.has(cell)) value = false;
       else {
-        errors.push({ pointer, code: FIELD_CODES.invalidBoolean });
+        errors.push({ pointer: slot.pointer, code: FIELD_CODES.invalidBoolean });
         continue;
       }
     } else if (kind === 'number') {
       const n = Number(cell);
       if (cell.trim() === '' || !Number.isFinite(n)) {
-        errors.push({ pointer, code: FIELD_CODES.invalidNumber });
+        errors.push({ pointer: slot.pointer, code: FIELD_CODES.invalidNumber });
         continue;
       }
       value = n;
@@ -122,16 +143,18 @@ export function rowToRecord(
       try {
         value = JSON.parse(cell);
       } catch {
-        errors.push({ pointer, code: FIELD_CODES.invalidJsonCell });
+        errors.push({ pointer: slot.pointer, code: FIELD_CODES.invalidJsonCell });
         continue;
       }
     }
-    if (dot < 0) record[name] = value;
+    if (slot.parent === undefined) record[slot.name] = value;
     else {
-      const parent = name.slice(0, dot);
-      const child = (record[parent] ?? {}) as Record<string, unknown>;
-      child[name.slice(dot + 1)] = value;
-      record[parent] = child;
+      let child = record[slot.parent] as Record<string, unknown> | undefined;
+      if (child === undefined) {
+        child = {};
+        record[slot.parent] = child;
+      }
+      child[slot.name] = value;
     }
   }
   return { record, errors };
