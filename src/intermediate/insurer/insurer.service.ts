@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput, appendAudit } from '../../audit/index.js';
 import { hmac, type KeyRing, openJson, sealJson } from '../../crypto/index.js';
 import { bulkInsert, bulkInsertStatement, inList } from '../../db/bulk.js';
 import { type Db, queryRows } from '../../db/client.js';
+import { timeOrderedUuid } from '../../db/ids.js';
 import { type BasicInfo, crossCheck } from './cross-check.js';
 import type { NumberingAnswerItem, NumberingOutcome, NumberingRequestItem } from './insurer.schemas.js';
 import { eligibilityLinks, insuredPersons, numberingRequests } from './insurer.tables.js';
@@ -90,7 +90,7 @@ export class InsurerService {
   async sealPersons(persons: readonly InsuredPersonInput[]): Promise<InsuredRow[]> {
     const { dataKey, blindIndexKey } = await this.deps.keyRing.forScope(INSURER_SCOPE);
     return persons.map((p) => {
-      const id = randomUUID();
+      const id = timeOrderedUuid();
       const secret: PersonSecret = { myNumber: p.myNumber, basicFiveInfo: p.basicFiveInfo };
       return {
         id,
