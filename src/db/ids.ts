@@ -13,8 +13,11 @@ const hex = (byte: number): string => HEX[byte] as string;
  * (the first 12 of them a counter within the millisecond, so ids made in one process sort in
  * the order they were made). Rows keyed by such ids are appended at the right edge of their
  * B-tree indexes instead of at random pages, as version-4 ids are: inserts dirty a handful of
- * index pages per batch, not one page per row. What it reveals is the row's creation time, to
- * the millisecond, which the row's `created_at` shows its readers anyway.
+ * index pages per batch, not one page per row. What it reveals is when the row was made, to the
+ * millisecond; so it keys rows whose ids reach no one who should not know that: subjects and
+ * entitlements (their ids go only to their own municipality, which sees `createdAt` anyway) and
+ * the insurer's persons (their ids never leave its server). Not for anything that must be
+ * unguessable (PMH-IDs, tokens).
  *
  * @example
  * const id = timeOrderedUuid(); // '019ad4c2-5e31-7a0c-9f3e-6b1d2c8e4a77'
