@@ -3,9 +3,9 @@
 -- largest value (ciphertext does not compress) and then moved it to the TOAST table: two of
 -- three entitlement rows cost a second heap row, a TOAST index entry and a failed compression
 -- on insert, and a detour on read (68,398 TOAST chunks for 100,000 entitlements). The rows stay
--- whole on their page up to 8,160 bytes (toast_tuple_target); a longer one is still moved out,
--- and no ciphertext column is ever compressed (STORAGE EXTERNAL): neither the envelopes nor the
--- stored upload's chunks.
+-- whole on their page up to 8,160 bytes (toast_tuple_target); a longer one is still moved out.
+-- The ciphertext columns that can be large (the entitlements' envelope and face, the subjects'
+-- envelope, the stored upload's chunks) are never offered to compression (STORAGE EXTERNAL).
 ALTER TABLE "hub"."entitlements" SET (toast_tuple_target = 8160);--> statement-breakpoint
 ALTER TABLE "hub"."entitlements" ALTER COLUMN "sealed" SET STORAGE EXTERNAL;--> statement-breakpoint
 ALTER TABLE "hub"."entitlements" ALTER COLUMN "face" SET STORAGE EXTERNAL;--> statement-breakpoint
