@@ -191,6 +191,31 @@ describe('getSubject', () => {
     expect(verdict, 'one entry for the registration and one per read').toEqual({ ok: true, entries: 3 });
   });
 
+  it('stores and returns an entitlement at the schema’s limits, far larger than a database page', async () => {
+    // 200 certificate lines of up to 1,000 characters: the row's envelope and face run to
+    // hundreds of kilobytes, which the database must move out of line (migration 0016 keeps
+    // only rows up to 8,160 bytes whole on their page).
+    const t = await h.tenant();
+    const certificationDetail = Array.from({ length: 200 }, (_, i) => ({
+      displayOrder: i + 1,
+      itemName: `項目${i + 1}`,
+      itemValue: `${'備考'.repeat(300)}${'x'.repeat(400)}${i}`.slice(0, 1000),
+    }));
+    const r = record({ certificationDetail });
+    const [created] = await results(await register(t.token, [r]));
+    expect(created?.outcome).toBe('created');
+    const read = async () =>
+      (await (await h.request(`/api/v1/subjects/${created?.subjectId}`, { token: t.token })).json()) as {
+        entitlements: { certificationDetail: unknown[]; validTo?: string }[];
+      };
+    expect((await read()).entitlements[0]?.certificationDetail).toEqual(certificationDetail);
+    const [renewed] = await results(await register(t.token, [{ ...r, validTo: '2027-03-31' }]));
+    expect(renewed?.outcome, 'and updates it in place').toBe('updated');
+    const after = (await read()).entitlements[0];
+    expect(after?.validTo).toBe('2027-03-31');
+    expect(after?.certificationDetail).toEqual(certificationDetail);
+  });
+
   it('does not show one tenant the subjects of another', async () => {
     const tokyo = await h.tenant();
     const other = await h.tenant();
