@@ -1,21 +1,8 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { pooledRandomBytes } from './random.js';
 
 const VERSION = 1;
 const VERSION_BYTE = Buffer.of(VERSION);
-const IV_POOL_BYTES = 12 * 1024;
-let ivPool = Buffer.alloc(0);
-let ivOffset = 0;
-
-/** A fresh random 96-bit IV, drawn from a pool refilled 1,024 IVs at a time (one syscall, not one per row). */
-function nextIv(): Buffer {
-  if (ivOffset + IV_BYTES > ivPool.length) {
-    ivPool = randomBytes(IV_POOL_BYTES);
-    ivOffset = 0;
-  }
-  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
-  ivOffset += IV_BYTES;
-  return iv;
-}
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -33,7 +20,7 @@ export class SealError extends Error {
  * const box = seal(key, Buffer.from('{"myNumber":"…"}'), 'subject:130001:uuid');
  */
 export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
-  const iv = nextIv();
+  const iv = pooledRandomBytes(IV_BYTES); // fresh for every seal
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context));
   const body = cipher.update(plaintext);

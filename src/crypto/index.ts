@@ -24,3 +24,4 @@ export {
   sealFor,
   verifyCertificate,
 } from './pki.js';
+export { pooledRandomBytes } from './random.js';

@@ -1,8 +1,5 @@
-import { randomFillSync } from 'node:crypto';
+import { pooledRandomBytes } from '../crypto/index.js';
 
-const POOL_IDS = 1024;
-const pool = Buffer.alloc(POOL_IDS * 10);
-let next = POOL_IDS;
 let lastMs = 0;
 let seq = 0;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -23,15 +20,11 @@ const hex = (byte: number): string => HEX[byte] as string;
  * const id = timeOrderedUuid(); // '019ad4c2-5e31-7a0c-9f3e-6b1d2c8e4a77'
  */
 export function timeOrderedUuid(now = Date.now()): string {
-  if (next === POOL_IDS) {
-    randomFillSync(pool);
-    next = 0;
-  }
-  const r = next++ * 10;
+  const r = pooledRandomBytes(10);
   if (now > lastMs) {
     lastMs = now;
     // The counter starts at a random point in its lower half, so it rarely runs out.
-    seq = ((pool[r] as number) << 3) | ((pool[r + 1] as number) & 0x7);
+    seq = ((r[0] as number) << 3) | ((r[1] as number) & 0x7);
   } else if (seq < 0xfff) {
     seq++;
   } else {
@@ -54,14 +47,14 @@ export function timeOrderedUuid(now = Date.now()): string {
     hex(0x70 | (seq >>> 8)) +
     hex(seq & 0xff) +
     '-' +
-    hex(0x80 | ((pool[r + 2] as number) & 0x3f)) +
-    hex(pool[r + 3] as number) +
+    hex(0x80 | ((r[2] as number) & 0x3f)) +
+    hex(r[3] as number) +
     '-' +
-    hex(pool[r + 4] as number) +
-    hex(pool[r + 5] as number) +
-    hex(pool[r + 6] as number) +
-    hex(pool[r + 7] as number) +
-    hex(pool[r + 8] as number) +
-    hex(pool[r + 9] as number)
+    hex(r[4] as number) +
+    hex(r[5] as number) +
+    hex(r[6] as number) +
+    hex(r[7] as number) +
+    hex(r[8] as number) +
+    hex(r[9] as number)
   );
 }

@@ -1,10 +1,7 @@
-import { randomFillSync } from 'node:crypto';
+import { pooledRandomBytes } from '../../crypto/index.js';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ID_BYTES = 10;
-/** Random bytes drawn ahead, 10 per id (one system call for many ids instead of one each). */
-const pool = Buffer.alloc(ID_BYTES * 512);
-let used = pool.length;
 
 /** 8 characters of Crockford base32 from 40 bits (5 bytes), most significant first. */
 function base32of40(b: Buffer, at: number): string {
@@ -31,13 +28,8 @@ function base32of40(b: Buffer, at: number): string {
  * newPmhId(); // '7QK2M0ZB4X9T1C3D'
  */
 export function newPmhId(): string {
-  if (used + ID_BYTES > pool.length) {
-    randomFillSync(pool);
-    used = 0;
-  }
-  const at = used;
-  used += ID_BYTES;
-  const id = base32of40(pool, at) + base32of40(pool, at + 5);
-  pool.fill(0, at, at + ID_BYTES);
+  const bytes = pooledRandomBytes(ID_BYTES);
+  const id = base32of40(bytes, 0) + base32of40(bytes, 5);
+  bytes.fill(0); // the pool keeps no PMH-ID's bytes
   return id;
 }
