@@ -1,124 +1,16 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { RegExpRouter } from 'hono/router/reg-exp-router';
 import { describe, expect, it } from 'vitest';
-import { csvFile, csvRow } from '../fixtures/csv.js';
-import { record } from '../fixtures/records.js';
-import { createHarness, drainIntake } from '../support/harness.js';
+import { type Operation, operationsOf, ownedIds, SAMPLES } from '../fixtures/operations.js';
+import { createHarness } from '../support/harness.js';
 
 const h = await createHarness();
 
-interface Operation {
-  method: string;
-  path: string;
-  operationId: string;
-  security?: unknown[];
-}
-
-const doc = (await (await h.request('/openapi.json')).json()) as {
-  paths: Record<string, Record<string, { operationId?: string; security?: unknown[] }>>;
-};
-const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, item]) =>
-  Object.entries(item).map(([method, op]) => ({
-    method,
-    path,
-    operationId: op.operationId ?? '',
-    security: op.security,
-  })),
-);
-
-/** A valid request for each operation, so that a refusal can only be about who asks. */
-const SAMPLES: Record<string, { body?: string; contentType?: string; query?: string }> = {
-  registerSubjects: { body: JSON.stringify([record()]), contentType: 'application/json' },
-  postRegistrationTasks: { body: JSON.stringify([record()]), contentType: 'application/json' },
-  getSubject: {},
-  getSubmission: {},
-  getSubjectRecord: {},
-  updateEntitlement: { body: JSON.stringify({ incomeSegment: '低所得1' }), contentType: 'application/json' },
-  expireEntitlement: {
-    body: JSON.stringify({ forcedExpiryDate: '2025-12-31' }),
-    contentType: 'application/json',
-  },
-  deleteSubject: {},
-  setControlFlags: { body: JSON.stringify({ isNotDisclosed: true }), contentType: 'application/json' },
-  uploadLinkageFile: { body: csvFile([csvRow(record())]), contentType: 'text/csv', query: '?fileName=a.csv' },
-  getLinkageFile: {},
-  resolveLinkageKey: {
-    body: JSON.stringify({
-      linkageKey: 'x'.repeat(40),
-      institutionCode: '1312345679',
-      dateOfCare: '2025-06-01',
-    }),
-    contentType: 'application/json',
-  },
-  linkPortalPseudonym: {
-    body: JSON.stringify({
-      cardSerial: 'C00000000001',
-      pseudonym: 'p'.repeat(32),
-      pmhId: 'ABCDEFGHJKMNPQRS',
-    }),
-    contentType: 'application/json',
-  },
-  lookupByPseudonym: {},
-  getPermitList: {},
-  registerReplicas: {
-    body: JSON.stringify({
-      procedure: 'public-assistance',
-      records: [{ myNumber: record().myNumber, items: { 'jsi.certificate': 'x' } }],
-    }),
-    contentType: 'application/json',
-  },
-  issueProvisionCode: {
-    body: JSON.stringify({ myNumber: record().myNumber }),
-    contentType: 'application/json',
-  },
-  submitInquiry: {
-    body: JSON.stringify({
-      providerId: '130001',
-      procedure: 'public-assistance',
-      provisionCode: 'X',
-      items: ['jsi.certificate'],
-    }),
-    contentType: 'application/json',
-  },
-  getInquiryResult: {},
-  getReconciliationReport: {},
-  listPendingReleases: {},
-  releaseAnswer: {},
-  refuseAnswer: { body: JSON.stringify({ reason: 'r' }), contentType: 'application/json' },
-  replacePermitList: { body: JSON.stringify({ version: 'x' }), contentType: 'application/json' },
-};
+const doc: unknown = await (await h.request('/openapi.json')).json();
+const operations = operationsOf(doc);
 
 /** Path parameters that name a tenant's own resource (service operations have none). */
 const TENANT_IDS = ['subjectId', 'entitlementId', 'linkageFileId'];
-
-async function ownedIds(token: string) {
-  const reg = await h.request('/api/v1/subjects', {
-    method: 'POST',
-    token,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify([record()]),
-  });
-  const subjectId = ((await reg.json()) as { results: { subjectId: string }[] }).results[0]?.subjectId ?? '';
-  const subject = (await (await h.request(`/api/v1/subjects/${subjectId}`, { token })).json()) as {
-    entitlements: { entitlementId: string }[];
-  };
-  const up = await h.request('/api/v1/linkage-files?fileName=x.csv', {
-    method: 'POST',
-    token,
-    headers: { 'content-type': 'text/csv' },
-    body: csvFile([csvRow(record())]),
-  });
-  const linkageFileId = ((await up.json()) as { linkageFileId: string }).linkageFileId;
-  await drainIntake(h.system);
-  return {
-    subjectId,
-    entitlementId: subject.entitlements[0]?.entitlementId ?? '',
-    linkageFileId,
-    pseudonym: 'q'.repeat(32),
-    inquiryId: '00000000-0000-4000-8000-000000000000',
-    report: 'replicas',
-  };
-}
 
 function call(op: Operation, ids: Record<string, string>, token?: string) {
   const sample = SAMPLES[op.operationId] ?? {};
@@ -151,7 +43,7 @@ describe('the OpenAPI document', () => {
 describe.each(operations)('$operationId ($method $path)', (op) => {
   it('refuses a caller without a token with a 401 problem', async () => {
     const owner = await h.tenant();
-    const res = await call(op, await ownedIds(owner.token));
+    const res = await call(op, await ownedIds(h, owner.token));
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
   });
@@ -161,7 +53,7 @@ describe.each(operations)('$operationId ($method $path)', (op) => {
     async () => {
       const owner = await h.tenant();
       const intruder = await h.tenant();
-      const ids = await ownedIds(owner.token);
+      const ids = await ownedIds(h, owner.token);
       const res = await call(op, ids, intruder.token);
       expect(res.status, await res.clone().text()).toBe(404);
       const ok = await call(op, ids, owner.token);

@@ -3,9 +3,19 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 const TWELVE_DIGIT_RUN = /(?<![0-9])[0-9]{12}(?![0-9])/g;
 const MASK = '[redacted-12-digits]';
 
+/**
+ * The text with every run of exactly twelve digits (the shape of a 個人番号) masked: for
+ * anything that repeats what a client sent (a log line, the `instance` of a problem).
+ *
+ * @example
+ * maskTwelveDigitRuns('/api/v1/subjects/123456789012'); // '/api/v1/subjects/[redacted-12-digits]'
+ */
+export function maskTwelveDigitRuns(text: string): string {
+  return TWELVE_DIGIT_RUN.test(text) ? text.replace(TWELVE_DIGIT_RUN, MASK) : text;
+}
+
 function scrub(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string')
-    return TWELVE_DIGIT_RUN.test(value) ? value.replace(TWELVE_DIGIT_RUN, MASK) : value;
+  if (typeof value === 'string') return maskTwelveDigitRuns(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
@@ -35,7 +45,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         logMethod(args, method) {
           method.apply(
             this,
-            args.map((a) => (typeof a === 'string' ? a.replace(TWELVE_DIGIT_RUN, MASK) : a)) as Parameters<
+            args.map((a) => (typeof a === 'string' ? maskTwelveDigitRuns(a) : a)) as Parameters<
               typeof method
             >,
           );

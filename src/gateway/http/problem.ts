@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { FieldError } from '../../pmh/index.js';
+import { maskTwelveDigitRuns } from './logger.js';
 
 /**
  * The closed list of problem codes with their HTTP status and Japanese title
@@ -118,7 +119,7 @@ const fieldErrorSchema = z
   })
   .openapi('FieldError');
 
-/** The problem+json body (RFC 9457). It never carries a submitted value. */
+/** The problem+json body (RFC 9457). It never carries a submitted value, nor a 個人番号 put into the path or a field name. */
 export const problemSchema = z
   .object({
     type: z.string().openapi({ example: '/problems/validation-failed' }),
@@ -153,9 +154,11 @@ export function problemBody(
     code,
     detail: extra.detail ?? p.detail,
   };
-  if (extra.instance) body.instance = extra.instance;
+  // The path and the field names are the client's: a 個人番号 put into either by mistake is not repeated.
+  if (extra.instance) body.instance = maskTwelveDigitRuns(extra.instance);
   if (extra.requestId) body.requestId = extra.requestId;
-  if (extra.errors) body.errors = [...extra.errors];
+  if (extra.errors)
+    body.errors = extra.errors.map((e) => ({ ...e, pointer: maskTwelveDigitRuns(e.pointer) }));
   return body;
 }
 
