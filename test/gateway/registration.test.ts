@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.js';
+import { SCOPES } from '../../src/identity/index.js';
 import { registrationRecordSchema } from '../../src/pmh/index.js';
+import { csvFile, csvRow } from '../fixtures/csv.js';
 import { myNumber, record } from '../fixtures/records.js';
 import { createHarness } from '../support/harness.js';
 
@@ -224,6 +226,65 @@ describe('getSubject', () => {
     expect((await h.request(path, { token: other.token })).status).toBe(404);
     expect((await h.request(path, { method: 'DELETE', token: other.token })).status).toBe(404);
     expect((await h.request(path, { token: tokyo.token })).status, 'the owner still sees it').toBe(200);
+  });
+});
+
+describe('two businesses of one municipality', () => {
+  it('do not see, change or delete each other’s subjects, entitlements or linkage files', async () => {
+    const t = await h.tenant();
+    const other = await h.client(t.municipalityCode, `${t.businessId}-other`, [
+      SCOPES.register,
+      SCOPES.read,
+      SCOPES.myNumberView,
+    ]);
+    const r = record();
+    const [mine] = await results(await register(t.token, [r]));
+    const path = `/api/v1/subjects/${mine?.subjectId}`;
+    const subject = (await (await h.request(path, { token: t.token })).json()) as {
+      entitlements: { entitlementId: string }[];
+    };
+    const entitlementPath = `${path}/entitlements/${subject.entitlements[0]?.entitlementId}`;
+    const json = { 'content-type': 'application/json' };
+    const attempts: [string, RequestInit][] = [
+      [path, {}],
+      [path, { method: 'DELETE' }],
+      [entitlementPath, { method: 'PATCH', headers: json, body: JSON.stringify({ incomeSegment: '一般' }) }],
+      [
+        `${entitlementPath}/expire`,
+        { method: 'POST', headers: json, body: JSON.stringify({ forcedExpiryDate: '2025-12-31' }) },
+      ],
+      [
+        `${path}/control-flags`,
+        { method: 'PUT', headers: json, body: JSON.stringify({ viewingSuspended: true }) },
+      ],
+    ];
+    for (const [p, init] of attempts) {
+      const res = await h.request(p, { ...init, token: other });
+      expect(res.status, `${init.method ?? 'GET'} ${p}: ${await res.text()}`).toBe(404);
+    }
+
+    const up = await h.request('/api/v1/linkage-files?fileName=a.csv', {
+      method: 'POST',
+      token: t.token,
+      headers: { 'content-type': 'text/csv' },
+      body: csvFile([csvRow(record())]),
+    });
+    const fileId = ((await up.json()) as { linkageFileId: string }).linkageFileId;
+    expect((await h.request(`/api/v1/linkage-files/${fileId}`, { token: other })).status).toBe(404);
+
+    // The same person registered by the other business is that business's own subject.
+    const [theirs] = await results(await register(other, [r]));
+    expect(theirs?.outcome).toBe('created');
+    expect(theirs?.subjectId).not.toBe(mine?.subjectId);
+
+    const after = (await (await h.request(path, { token: t.token })).json()) as {
+      flags: unknown;
+      entitlements: { incomeSegment?: string; forcedExpiryDate?: string | null }[];
+    };
+    expect(after.entitlements[0]?.incomeSegment, 'the owner’s entitlement is as it registered it').toBe(
+      r.incomeSegment,
+    );
+    expect(after.entitlements[0]?.forcedExpiryDate ?? null).toBeNull();
   });
 });
 

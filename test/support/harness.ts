@@ -20,6 +20,8 @@ export interface Harness {
   request(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   /** A service client (eligibility system, portal, …) with one scope. */
   service(scope: Scope): Promise<string>;
+  /** A client of any tenant and business (e.g. a second business of a test tenant's municipality). */
+  client(tenantCode: string, businessId: string, scopes: Scope[]): Promise<string>;
   /** The eligibility system's X25519 key and the hub's public key, as agreed for epoch '1'. */
   linkage: { eligibilityPrivate: KeyObject; hubPublic: KeyObject; epoch: string };
 }
@@ -129,6 +131,7 @@ export async function createHarness(
     },
     linkage: { eligibilityPrivate: eligibilityKey.privateKey, hubPublic: hubKey.publicKey, epoch: '1' },
     service: (scope) => client(SERVICE_TENANT, SERVICE_TENANT, [scope]),
+    client,
     request(path, init = {}) {
       const { token, headers, ...rest } = init;
       const h = new Headers(headers);
