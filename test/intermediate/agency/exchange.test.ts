@@ -27,19 +27,19 @@ const certs = Object.fromEntries(
 for (const id of [TOKYO, CHIYODA, KANAGAWA]) {
   await h.system.exchange.registerAgency({ agencyId: id, name: id, certPem: certs[id]?.certPem ?? '' });
 }
-const token = async (agencyId: string, scope: Scope) =>
-  (
-    await createClient(h.database.db, {
-      name: `${agencyId} ${scope}`,
-      tenantCode: agencyId,
-      businessId: 'exchange',
-      scopes: [scope],
-    })
-  ).token;
+const client = (agencyId: string, scope: Scope) =>
+  createClient(h.database.db, {
+    name: `${agencyId} ${scope}`,
+    tenantCode: agencyId,
+    businessId: 'exchange',
+    scopes: [scope],
+  });
+const token = async (agencyId: string, scope: Scope) => (await client(agencyId, scope)).token;
 const tokyoCase = await token(TOKYO, SCOPES.replicaRegister);
 const tokyoStaff = await token(TOKYO, SCOPES.release);
 const chiyoda = await token(CHIYODA, SCOPES.exchangeInquire);
-const kanagawa = await token(KANAGAWA, SCOPES.exchangeInquire);
+const kanagawaClient = await client(KANAGAWA, SCOPES.exchangeInquire);
+const kanagawa = kanagawaClient.token;
 
 function post(path: string, tokenValue: string, body: unknown, headers: Record<string, string> = {}) {
   return h.request(`/exchange/v1${path}`, {
@@ -83,6 +83,7 @@ async function codeFor(tokenValue: string, mn: string): Promise<string> {
 
 interface Inquiry {
   inquiryId: string;
+  requestId: string;
   status: string;
   answer?: SealedForRecipient;
   provisionPermit?: { route: { from: string; to: string } };
@@ -96,8 +97,28 @@ function open(agencyId: string, inquiry: Inquiry) {
       `inquiry:${inquiry.inquiryId}`,
     ).toString(),
   ) as {
+    requestId: string;
+    inquiryId: string;
     items: Record<string, string | null>;
   };
+}
+
+interface AuditRow {
+  at: Date | string;
+  actor_kind: string;
+  actor_id: string;
+  action: string;
+  request_id: string | null;
+  detail: string | null;
+}
+
+/** The exchange chain's entries carrying a request id, in chain order. */
+function auditFor(requestId: string) {
+  return queryRows<AuditRow>(
+    h.database.db,
+    sql`select at, actor_kind, actor_id, action, request_id, detail from audit.entries
+        where tenant_code = ${EXCHANGE_AUDIT_CHAIN} and request_id = ${requestId} order by seq`,
+  );
 }
 
 describe('the relay', () => {
@@ -119,33 +140,175 @@ describe('the relay', () => {
     );
     expect(rows.map((r) => r.j).join('')).not.toContain('低所得2');
     expect(rows.map((r) => r.j).join('')).not.toContain(mn);
+    // row_to_json shows bytea as hex, so look for the clear bytes inside the sealed column itself.
+    const sealed = await queryRows<{ hex: string }>(
+      h.database.db,
+      sql`select encode(sealed, 'hex') as hex from agency.replicas`,
+    );
+    expect(sealed.length).toBeGreaterThan(0);
+    for (const clear of ['低所得2', mn, '21130018/9603283']) {
+      const hex = Buffer.from(clear).toString('hex');
+      expect(
+        sealed.some((r) => r.hex.includes(hex)),
+        `the sealed replicas do not hold ${clear} in clear`,
+      ).toBe(false);
+    }
   });
 
   it('refuses items the caller does not provide under the procedure', async () => {
-    const res = await post('/replicas', tokyoCase, {
-      procedure: 'public-assistance',
-      records: [{ myNumber: myNumber(), items: { 'ins.insurer': 'x' } }],
-    });
+    const res = await post(
+      '/replicas',
+      tokyoCase,
+      {
+        procedure: 'public-assistance',
+        records: [{ myNumber: myNumber(), items: { 'ins.insurer': 'x' } }],
+      },
+      { 'x-request-id': 'relay-refused-items' },
+    );
     expect(res.status).toBe(403);
+    const stored = await queryRows<{ n: number }>(
+      h.database.db,
+      sql`select count(*)::int as n from agency.replicas where item_code = 'ins.insurer'`,
+    );
+    expect(stored[0]?.n, 'a refused registration stores nothing').toBe(0);
+    expect(await auditFor('relay-refused-items'), 'nothing was registered').toEqual([]);
+  });
+
+  it('stores replicas only for a caller allowed to register them through the relay', async () => {
+    const res = await post(
+      '/replicas',
+      tokyoStaff,
+      {
+        procedure: 'public-assistance',
+        records: [{ myNumber: myNumber(), items: { 'jsi.income-segment': '不正登録' } }],
+      },
+      { 'x-request-id': 'relay-wrong-scope' },
+    );
+    expect(res.status, 'the release scope does not register replicas').toBe(403);
+    const exported = (await (
+      await h.request('/exchange/v1/reconciliation/replicas', { token: tokyoStaff })
+    ).json()) as { rows: { value: string }[] };
+    expect(exported.rows.some((r) => r.value === '不正登録')).toBe(false);
+    expect(await auditFor('relay-wrong-scope')).toEqual([]);
   });
 });
 
 describe('inquiries', () => {
   it('answers a permitted inquiry automatically, readable only by the requester', async () => {
     const mn = await personWithReplicas();
-    const res = await post('/inquiries', kanagawa, {
-      providerId: TOKYO,
-      procedure: 'public-assistance',
-      provisionCode: await codeFor(kanagawa, mn),
-      items: ['jsi.certificate', 'jsi.income-segment'],
+    const other = await personWithReplicas('public-assistance', {
+      'jsi.certificate': '21130018/9999999 2025-04-01..2026-03-31',
+      'jsi.income-segment': '一般',
     });
+    const res = await post(
+      '/inquiries',
+      kanagawa,
+      {
+        providerId: TOKYO,
+        procedure: 'public-assistance',
+        provisionCode: await codeFor(kanagawa, mn),
+        items: ['jsi.certificate', 'jsi.income-segment'],
+      },
+      { 'x-request-id': 'kanagawa-inquiry-1' },
+    );
     expect(res.status, await res.clone().text()).toBe(201);
+    expect(res.headers.get('x-request-id')).toBe('kanagawa-inquiry-1');
     const inquiry = (await res.json()) as Inquiry;
     expect(inquiry.status).toBe('answered');
+    expect(inquiry.requestId, 'the requester’s own request id is on the result').toBe('kanagawa-inquiry-1');
     expect(inquiry.provisionPermit?.route).toEqual({ from: TOKYO, to: KANAGAWA });
-    expect(open(KANAGAWA, inquiry).items['jsi.income-segment']).toBe('低所得2');
+    const opened = open(KANAGAWA, inquiry);
+    expect(opened, 'the answer is tied to this inquiry and its request id').toMatchObject({
+      requestId: 'kanagawa-inquiry-1',
+      inquiryId: inquiry.inquiryId,
+    });
+    expect(opened.items, 'only the person the provision code names').toEqual({
+      'jsi.certificate': '21130018/9603283 2025-04-01..2026-03-31',
+      'jsi.income-segment': '低所得2',
+    });
+    expect(JSON.stringify(opened)).not.toContain('一般');
+    expect(JSON.stringify(opened)).not.toContain('9999999');
     expect(() => open(TOKYO, inquiry), 'the provider or the exchange cannot read it').toThrow();
     expect(JSON.stringify(inquiry)).not.toContain('低所得2');
+    const stored = (await (
+      await h.request(`/exchange/v1/inquiries/${inquiry.inquiryId}`, { token: kanagawa })
+    ).json()) as Inquiry;
+    expect(stored.requestId, 'kept on the inquiry').toBe('kanagawa-inquiry-1');
+    expect(open(KANAGAWA, stored).requestId).toBe('kanagawa-inquiry-1');
+
+    const forOther = (await (
+      await post('/inquiries', kanagawa, {
+        providerId: TOKYO,
+        procedure: 'public-assistance',
+        provisionCode: await codeFor(kanagawa, other),
+        items: ['jsi.certificate', 'jsi.income-segment'],
+      })
+    ).json()) as Inquiry;
+    expect(open(KANAGAWA, forOther).items, 'the second person’s code names the second person').toEqual({
+      'jsi.certificate': '21130018/9999999 2025-04-01..2026-03-31',
+      'jsi.income-segment': '一般',
+    });
+  });
+
+  it('records every inquiry — answered or refused — with the requester, the provider and the time', async () => {
+    const mn = await personWithReplicas();
+    const code = await codeFor(kanagawa, mn);
+    const answered = (await (
+      await post(
+        '/inquiries',
+        kanagawa,
+        {
+          providerId: TOKYO,
+          procedure: 'public-assistance',
+          provisionCode: code,
+          items: ['jsi.income-segment'],
+        },
+        { 'x-request-id': 'audit-answered-1' },
+      )
+    ).json()) as Inquiry;
+    expect(answered.status).toBe('answered');
+    const refused = await post(
+      '/inquiries',
+      kanagawa,
+      {
+        providerId: TOKYO,
+        procedure: 'disaster-victim-ledger',
+        provisionCode: code,
+        items: ['jsi.certificate'],
+      },
+      { 'x-request-id': 'audit-refused-1' },
+    );
+    expect(refused.status).toBe(403);
+
+    const at = now.toISOString();
+    const requester = { actor_kind: 'client', actor_id: kanagawaClient.clientId };
+    const answeredLog = await auditFor('audit-answered-1');
+    expect(answeredLog.map((e) => e.action)).toEqual([
+      'exchange.inquiry-permitted',
+      'exchange.inquiry-answered',
+    ]);
+    const [permitted, answer] = answeredLog;
+    expect(permitted).toMatchObject(requester);
+    expect(JSON.parse(permitted?.detail ?? '{}')).toMatchObject({
+      inquiryId: answered.inquiryId,
+      providerId: TOKYO,
+      procedure: 'public-assistance',
+    });
+    expect(answer).toMatchObject({ actor_kind: 'system', actor_id: `agency:${TOKYO}` });
+    expect(JSON.parse(answer?.detail ?? '{}')).toMatchObject({ inquiryId: answered.inquiryId });
+    expect(answeredLog.map((e) => new Date(e.at).toISOString())).toEqual([at, at]);
+    expect(JSON.stringify(answeredLog), 'the log holds no item value').not.toContain('低所得2');
+
+    const refusedLog = await auditFor('audit-refused-1');
+    expect(refusedLog.map((e) => e.action)).toEqual(['exchange.inquiry-refused']);
+    expect(refusedLog[0]).toMatchObject(requester);
+    expect(new Date(refusedLog[0]?.at ?? 0).toISOString()).toBe(at);
+    expect(JSON.parse(refusedLog[0]?.detail ?? '{}')).toMatchObject({
+      providerId: TOKYO,
+      procedure: 'disaster-victim-ledger',
+      reason: 'procedure-not-permitted',
+    });
+    expect(await verifyAuditChain(h.database.db, EXCHANGE_AUDIT_CHAIN)).toMatchObject({ ok: true });
   });
 
   it('refuses what the permit list does not allow, with the reason, and sends nothing', async () => {
@@ -252,11 +415,35 @@ describe('inquiries', () => {
   });
 
   it('gives two agencies codes for the same person that share nothing', async () => {
-    const mn = myNumber();
+    const mn = await personWithReplicas('public-assistance', {
+      'jsi.certificate': '21130018/4747474 2025-04-01..2026-03-31',
+    });
     const a = await codeFor(kanagawa, mn);
     const b = await codeFor(chiyoda, mn);
     expect(a).not.toBe(b);
     expect(await codeFor(kanagawa, mn), 'stable per agency').toBe(a);
+    const inquire = async (provisionCode: string) => {
+      const res = await post('/inquiries', chiyoda, {
+        providerId: TOKYO,
+        procedure: 'disaster-victim-ledger',
+        provisionCode,
+        items: ['jsi.certificate'],
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      return (await res.json()) as Inquiry;
+    };
+    const own = await inquire(b);
+    expect(open(CHIYODA, own).items['jsi.certificate'], 'Chiyoda’s own code names the person').toBe(
+      '21130018/4747474 2025-04-01..2026-03-31',
+    );
+    const borrowed = await inquire(a);
+    expect(borrowed.status).toBe('answered');
+    const opened = open(CHIYODA, borrowed);
+    expect(
+      Object.values(opened.items).filter((v) => v !== null),
+      'Kanagawa’s code names no one for Chiyoda',
+    ).toEqual([]);
+    expect(JSON.stringify(opened)).not.toContain('4747474');
   });
 
   it('deletes inquiry results after the retention period', async () => {
