@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { OperatorError } from './errors.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -126,7 +127,7 @@ export const envSchema = z
 export type Env = z.output<typeof envSchema>;
 
 /** Thrown when the environment is invalid; its message names every bad variable. */
-export class EnvError extends Error {
+export class EnvError extends OperatorError {
   override name = 'EnvError';
 }
 

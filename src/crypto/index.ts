@@ -1,6 +1,6 @@
 export { masterKeyCheck, tenantKeys } from './crypto.tables.js';
 export { deriveKey, hmac, open, openJson, SealError, seal, sealJson, sealText } from './envelope.js';
-export { KeyRing, loadOrCreateMasterKey, MasterKeyError, type ScopeKeys } from './key-ring.js';
+export { KeyRing, loadOrCreateMasterKey, MasterKeyError, masterKeyFor, type ScopeKeys } from './key-ring.js';
 export {
   type AgreedKey,
   agreeLinkageKey,

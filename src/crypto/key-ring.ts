@@ -2,12 +2,13 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import { OperatorError } from '../config/errors.js';
+import { type Db, sqlState } from '../db/client.js';
 import { masterKeyCheck, tenantKeys } from './crypto.tables.js';
 import { deriveKey, hmac, open, seal } from './envelope.js';
 
 /** Raised when the master key is missing, malformed, or not the one the database was made with. */
-export class MasterKeyError extends Error {
+export class MasterKeyError extends OperatorError {
   override name = 'MasterKeyError';
 }
 
@@ -25,11 +26,47 @@ export function loadOrCreateMasterKey(file: string): { key: Buffer; created: boo
     chmodSync(file, 0o600);
     return { key, created: true };
   }
-  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new MasterKeyError(
+      `MASTER_KEY_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+    );
+  }
+  const key = Buffer.from(text.trim(), 'base64');
   if (key.length !== 32) {
     throw new MasterKeyError(`MASTER_KEY_FILE ${file} does not hold a base64-encoded 32-byte key`);
   }
   return { key, created: false };
+}
+
+/**
+ * The master key for a database: read from `file`; created there only when the database holds
+ * no data made with another key. A database that was initialised and a key file that is not
+ * there (a mistyped MASTER_KEY_FILE, a lost file) is refused before anything is written, so a
+ * wrong path does not leave a stray new key behind.
+ *
+ * @example
+ * const { key, created } = await masterKeyFor(database.db, env.MASTER_KEY_FILE);
+ */
+export async function masterKeyFor(db: Db, file: string): Promise<{ key: Buffer; created: boolean }> {
+  if (!existsSync(file) && (await hasKeyCheck(db)))
+    throw new MasterKeyError(
+      `MASTER_KEY_FILE ${file} does not exist, but this database was initialised with a master key. ` +
+        'Point MASTER_KEY_FILE at that key file: a new key could not decrypt what is stored.',
+    );
+  return loadOrCreateMasterKey(file);
+}
+
+async function hasKeyCheck(db: Db): Promise<boolean> {
+  try {
+    return (await db.select({ id: masterKeyCheck.id }).from(masterKeyCheck).limit(1)).length > 0;
+  } catch (err) {
+    const state = sqlState(err);
+    if (state === '42P01' || state === '3F000') return false; // not migrated yet: a new database
+    throw err;
+  }
 }
 
 /** The keys one tenant (or one service scope) uses. */

@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { lockDataDir } from './data-dir-lock.js';
 import { socketTarget } from './socket-target.js';
 
 /** A drizzle database or transaction, whichever driver is underneath. */
@@ -40,7 +41,8 @@ function tcpNoDelay(options: { host: string[]; port: number[]; path?: string | u
 }
 
 /**
- * Opens PostgreSQL (postgres.js) or embedded PGlite behind one drizzle type.
+ * Opens PostgreSQL (postgres.js) or embedded PGlite behind one drizzle type. A PGlite data
+ * folder is locked to this process until `close()` (see {@link lockDataDir}).
  *
  * @example
  * const database = await openDatabase(env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: 'data/pg' });
@@ -69,13 +71,31 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     };
   }
   let pglite: PGlite;
+  let release = () => {};
   if ('dataDir' in target) {
     mkdirSync(path.dirname(target.dataDir), { recursive: true });
-    pglite = await PGlite.create(target.dataDir);
+    release = lockDataDir(target.dataDir);
+    try {
+      pglite = await PGlite.create(target.dataDir);
+    } catch (err) {
+      release();
+      throw err;
+    }
   } else {
     pglite = await PGlite.create();
   }
-  return { db: drizzlePglite(pglite) as unknown as Db, kind: 'pglite', pglite, close: () => pglite.close() };
+  return {
+    db: drizzlePglite(pglite) as unknown as Db,
+    kind: 'pglite',
+    pglite,
+    close: async () => {
+      try {
+        await pglite.close();
+      } finally {
+        release();
+      }
+    },
+  };
 }
 
 /**

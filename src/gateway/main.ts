@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
-import { EnvError, loadEnv } from '../config/env.js';
-import { loadOrCreateMasterKey, MasterKeyError } from '../crypto/index.js';
+import { loadEnv } from '../config/env.js';
+import { failureMessage } from '../config/errors.js';
+import { masterKeyFor } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
 import { CircuitBreaker, createInsurerDispatcher, InsurerHttpClient } from '../pmh/index.js';
@@ -10,7 +11,7 @@ import { createSimulatorPages, demoSimulators } from '../sim/demo/index.js';
 import { loadOrCreateSecret, seedDemo, seedDemoExchange, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
 import { createPublicKey, demoKeyFiles, hubLinkageKeys, loadOrCreateX25519 } from './linkage-keys.js';
-import { PmhCredentialsError, remotePmhFromEnv } from './remote-config.js';
+import { remotePmhFromEnv } from './remote-config.js';
 import { buildSystem } from './system.js';
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
   );
-  const master = loadOrCreateMasterKey(env.MASTER_KEY_FILE);
+  const master = await masterKeyFor(database.db, env.MASTER_KEY_FILE);
   if (master.created) {
     logger.warn(
       { file: env.MASTER_KEY_FILE },
@@ -159,10 +160,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof EnvError || err instanceof MasterKeyError || err instanceof PmhCredentialsError) {
-    process.stderr.write(`${err.message}\n`);
-  } else {
-    process.stderr.write(`pmh-gateway failed to start: ${(err as Error).name}: ${(err as Error).message}\n`);
-  }
+  process.stderr.write(`${failureMessage(err, 'pmh-gateway failed to start')}\n`);
   process.exit(1);
 });

@@ -10,13 +10,14 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EnvError, loadEnv } from '../config/env.js';
+import { loadEnv } from '../config/env.js';
+import { failureMessage } from '../config/errors.js';
 import { openDatabase } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { TokenBucket } from './http/token-bucket.js';
 import { reconcile } from './intake/outbox.reconcile.js';
 import { requeueGivenUp } from './intake/outbox.service.js';
-import { PmhCredentialsError, remotePmhFromEnv } from './remote-config.js';
+import { remotePmhFromEnv } from './remote-config.js';
 import { isOwnSubject } from './remote-hub.js';
 
 const USAGE = [
@@ -98,8 +99,6 @@ class UsageError extends Error {}
 
 main().catch((err: unknown) => {
   if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}\n`);
-  else if (err instanceof EnvError || err instanceof PmhCredentialsError)
-    process.stderr.write(`${err.message}\n`);
-  else process.stderr.write(`reconciliation failed: ${(err as Error).name}: ${(err as Error).message}\n`);
+  else process.stderr.write(`${failureMessage(err, 'reconciliation failed')}\n`);
   process.exit(1);
 });

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../config/env.js';
+import { OperatorError } from '../config/errors.js';
 import { CircuitBreaker } from './http/circuit-breaker.js';
 import { createRemotePmhDispatcher, RemotePmhClient } from './remote-pmh/index.js';
 import type { RemotePmhOptions } from './system.js';
 
 /** A token file that cannot be used; the message names the file, never its content. */
-export class PmhCredentialsError extends Error {
+export class PmhCredentialsError extends OperatorError {
   override name = 'PmhCredentialsError';
 }
 

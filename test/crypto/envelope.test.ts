@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hmac, KeyRing, MasterKeyError, open, SealError, seal } from '../../src/crypto/index.js';
+import {
+  hmac,
+  KeyRing,
+  MasterKeyError,
+  masterKeyFor,
+  open,
+  SealError,
+  seal,
+} from '../../src/crypto/index.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import { openTestDatabase } from '../support/harness.js';
 
@@ -57,5 +68,16 @@ describe('KeyRing', () => {
 
   it('refuses to open with a master key other than the one the database was made with', async () => {
     await expect(KeyRing.open(database.db, randomBytes(32))).rejects.toThrow(MasterKeyError);
+  });
+
+  it('refuses a key file that is not there for a database made with a key, and writes none', async () => {
+    await KeyRing.open(database.db, randomBytes(32)).catch(() => undefined); // initialised by now
+    const dir = mkdtempSync(path.join(tmpdir(), 'pmh-key-'));
+    const file = path.join(dir, 'typo', 'master.key');
+    await expect(masterKeyFor(database.db, file)).rejects.toThrow(
+      /does not exist, but this database was initialised/,
+    );
+    expect(existsSync(path.dirname(file)), 'nothing was created').toBe(false);
+    await expect(masterKeyFor(database.db, dir)).rejects.toThrow(/cannot be read \(EISDIR\)/);
   });
 });

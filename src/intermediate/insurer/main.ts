@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
-import { EnvError, loadInsurerEnv } from '../../config/env.js';
-import { KeyRing, loadOrCreateMasterKey, MasterKeyError } from '../../crypto/index.js';
+import { loadInsurerEnv } from '../../config/env.js';
+import { failureMessage } from '../../config/errors.js';
+import { KeyRing, masterKeyFor } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
 import { createLogger } from '../../gateway/http/logger.js';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
   );
   await runMigrations(database);
-  const keyRing = await KeyRing.open(database.db, loadOrCreateMasterKey(env.MASTER_KEY_FILE).key);
+  const keyRing = await KeyRing.open(database.db, (await masterKeyFor(database.db, env.MASTER_KEY_FILE)).key);
   const insurer = new InsurerService({ db: database.db, keyRing, clock: () => new Date() });
   if (env.INSURED_PEOPLE > 0) {
     const added = await loadInsured(insurer, {
@@ -47,11 +48,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const known = err instanceof EnvError || err instanceof MasterKeyError;
-  process.stderr.write(
-    known
-      ? `${(err as Error).message}\n`
-      : `insurer server failed to start: ${(err as Error).name}: ${(err as Error).message}\n`,
-  );
+  process.stderr.write(`${failureMessage(err, 'insurer server failed to start')}\n`);
   process.exit(1);
 });

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError } from '../../src/config/env.js';
+import { failureMessage } from '../../src/config/errors.js';
+import { openDatabase } from '../../src/db/client.js';
+import { runMigrations } from '../../src/db/migrate.js';
+
+describe('failureMessage', () => {
+  it("gives an operator's error as it is, with no prefix or name", () => {
+    expect(failureMessage(new EnvError('PORT: expected a number'), 'pmh-gateway failed to start')).toBe(
+      'PORT: expected a number',
+    );
+  });
+
+  it('says plainly that PostgreSQL cannot be reached, and what to check', async () => {
+    // Port 1 on loopback: nothing listens there.
+    const database = await openDatabase({ url: 'postgres://nobody@127.0.0.1:1/x' });
+    const err = await runMigrations(database).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await database.close();
+    expect(failureMessage(err, 'pmh-gateway failed to start')).toBe(
+      'pmh-gateway failed to start: cannot use the PostgreSQL database of DATABASE_URL: the connection was refused. Check DATABASE_URL, or unset it to use the embedded PGlite under DATA_DIR.',
+    );
+  });
+
+  it('names anything else with what failed', () => {
+    expect(failureMessage(new TypeError('boom'), 'reconciliation failed')).toBe(
+      'reconciliation failed: TypeError: boom',
+    );
+  });
+});
