@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-const TWELVE_DIGIT_RUN = /(?<![0-9])[0-9]{12}(?![0-9])/g;
+const TWELVE_DIGITS = /(?<![0-9])[0-9]{12}(?![0-9])/;
+const TWELVE_DIGIT_RUN = new RegExp(TWELVE_DIGITS.source, 'g');
 const MASK = '[redacted-12-digits]';
 
 /**
@@ -11,7 +12,12 @@ const MASK = '[redacted-12-digits]';
  * maskTwelveDigitRuns('/api/v1/subjects/123456789012'); // '/api/v1/subjects/[redacted-12-digits]'
  */
 export function maskTwelveDigitRuns(text: string): string {
-  return TWELVE_DIGIT_RUN.test(text) ? text.replace(TWELVE_DIGIT_RUN, MASK) : text;
+  return TWELVE_DIGITS.test(text) ? text.replace(TWELVE_DIGIT_RUN, MASK) : text;
+}
+
+/** Whether the text holds a run of exactly twelve digits (which the logs would mask). */
+export function hasTwelveDigitRun(text: string): boolean {
+  return TWELVE_DIGITS.test(text);
 }
 
 function scrub(value: unknown, depth = 0): unknown {

@@ -4,15 +4,35 @@ import type { Logger } from 'pino';
 import type { Principal, Scope } from '../../identity/index.js';
 import type { HubCaller } from '../../pmh/index.js';
 import type { GatewayEnv } from './context.js';
+import { hasTwelveDigitRun } from './logger.js';
 import { Problem } from './problem.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-/** Takes the caller's `X-Request-Id` when well-formed, or makes one; echoes it; logs the request. */
+/**
+ * A new request id. A UUID whose last group is twelve digits (one in ~280) would be masked in
+ * the logs as a possible 個人番号, and the log line could not be found by the id the caller
+ * was given: such a UUID is drawn again. For outgoing requests too.
+ *
+ * @example
+ * headers['x-request-id'] = newRequestId();
+ */
+export function newRequestId(): string {
+  for (;;) {
+    const id = randomUUID();
+    if (!hasTwelveDigitRun(id)) return id;
+  }
+}
+
+/**
+ * Takes the caller's `X-Request-Id` when well-formed, or makes one; echoes it; logs the
+ * request. A caller's id holding a run of twelve digits is replaced (the logs would mask it, so
+ * it could never be matched), and the id echoed is the one logged.
+ */
 export function requestContext(logger: Logger): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const given = c.req.header('x-request-id');
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = given && REQUEST_ID.test(given) && !hasTwelveDigitRun(given) ? given : newRequestId();
     const started = performance.now();
     c.set('requestId', requestId);
     c.set('logger', logger.child({ requestId }));

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
 import type { RegistrationRecord } from '../../pmh/index.js';
 import { CircuitBreaker, CircuitOpenError } from '../http/circuit-breaker.js';
+import { newRequestId } from '../http/middleware.js';
 import { createPool, HEADER_TOKEN, type OutboundTls } from '../http/outbound.js';
 import {
   type DeliveryAnswer,
@@ -148,7 +148,7 @@ export class RemotePmhClient {
     return {
       accept: 'application/json, application/problem+json',
       ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-      'x-request-id': headerValue(requestId ?? randomUUID(), 'requestId'),
+      'x-request-id': headerValue(requestId ?? newRequestId(), 'requestId'),
     };
   }
 

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { type Dispatcher, request } from 'undici';
 import { CircuitBreaker, CircuitOpenError } from '../../gateway/http/circuit-breaker.js';
+import { newRequestId } from '../../gateway/http/middleware.js';
 import {
   createPool,
   HEADER_TOKEN,
@@ -124,7 +124,7 @@ export class InsurerHttpClient implements NumberingPort {
    *   outcome); not retried. Also when the batch itself is invalid (nothing is sent then).
    */
   async requestPmhIds(batch: InsurerNumberingBatch): Promise<NumberingAnswerItem[]> {
-    const requestId = batch.requestId ?? randomUUID();
+    const requestId = batch.requestId ?? newRequestId();
     if (!HEADER_TOKEN.test(batch.idempotencyKey))
       throw new NumberingProtocolError(
         'request refused before sending: idempotencyKey must be 1–255 visible ASCII characters',
