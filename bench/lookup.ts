@@ -77,8 +77,8 @@ const { values } = parseArgs({
     // Seconds at the paced rate before the measured window of a paced run (not counted).
     'lead-in': { type: 'string', default: '1' },
     pseudonyms: { type: 'string', default: '5000' },
-    // Every generated entitlement (valid from 2025-MM-01 for a year) is valid on 2025-12-15;
-    // on 2025-06-01 only about half are, and the other half answer an empty list.
+    // Every generated entitlement runs over the population's fiscal year (by default
+    // 2025-04-01〜2026-03-31), so every one is valid on 2025-12-15.
     'date-of-care': { type: 'string', default: '2025-12-15' },
     'max-keys': { type: 'string', default: '600000' },
     // The host may be shared: wait up to this long for it to be quiet before each run, and run

@@ -1,4 +1,4 @@
-import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -214,6 +214,29 @@ describe('parseCliArgs', () => {
     expect(o).toMatchObject({ encoding: 'utf-8', bad: 2, tenant: '140007', keep: true });
   });
 
+  it('defaults --url to the gateway of HOST and PORT, and --reference-date to today', () => {
+    const today = '2027-06-15';
+    expect(parseCliArgs(['--subjects', '10'], { env: { PORT: '3900' }, today })).toMatchObject({
+      url: 'http://127.0.0.1:3900',
+      referenceDate: today,
+    });
+    expect(parseCliArgs(['--subjects', '10'], { env: { HOST: '0.0.0.0', PORT: '4000' } }).url).toBe(
+      'http://127.0.0.1:4000',
+    );
+    expect(
+      parseCliArgs(['--subjects', '10', '--url', 'http://gw:8080/', '--reference-date', '2026-04-01'], {
+        env: { PORT: '3900' },
+        today,
+      }),
+    ).toMatchObject({ url: 'http://gw:8080', referenceDate: '2026-04-01' });
+    expect(() => parseCliArgs(['--subjects', '1'], { env: { PORT: 'eighty' } })).toThrow(/PORT/);
+    expect(() => parseCliArgs(['--subjects', '1', '--reference-date', '2026-02-30'])).toThrow(UsageError);
+  });
+
+  it('names an unknown option in one line', () => {
+    expect(() => parseCliArgs(['--subjects', '5', '--wat'])).toThrow(new UsageError('unknown option --wat'));
+  });
+
   it.each([
     [[]],
     [['--subjects', 'ten']],
@@ -314,6 +337,27 @@ describe('runCaseSystem', () => {
       expect(code).toBe(0);
       expect(await readdir(dir)).toEqual(['out.csv']);
       expect(gateway.fileName).toBe('out.csv');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('registers entitlements for the fiscal year of its reference date', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sim-file-'));
+    try {
+      const file = path.join(dir, 'fy.csv');
+      const { code, stderr } = await run(
+        options({ file, bad: 0, subjects: 20, encoding: 'utf-8', referenceDate: '2027-06-15' }),
+      );
+      expect(code).toBe(0);
+      expect(stderr).toContain('entitlements 2027-04-01〜2028-03-31');
+      const parser = createCsvParser();
+      const [head, ...rows] = [...parser.push(await readFile(file, 'utf8')), ...parser.end()].map(
+        (r) => r.fields,
+      );
+      const from = head?.indexOf('validFrom') ?? -1;
+      expect(rows).toHaveLength(20);
+      for (const row of rows) expect(row[from]).toBe('2027-04-01');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  demoEntitlementFor,
+  demoHint,
   designatedInstitutionFor,
   displayWidth,
   formatCap,
@@ -111,6 +113,31 @@ describe('clinic command line', () => {
     expect(() => parseClinicArgs([], { today })).toThrow(/--card or --index/);
   });
 
+  it('defaults the servers to HOST, PORT and INSURER_PORT of the environment', () => {
+    expect(
+      parseClinicArgs(['--index', '3'], { today, env: { PORT: '3900', INSURER_PORT: '3901' } }),
+    ).toMatchObject({ url: 'http://127.0.0.1:3900', insurerUrl: 'http://127.0.0.1:3901' });
+    expect(parseClinicArgs(['--index', '3'], { today, env: { HOST: '::' } })).toMatchObject({
+      url: 'http://[::1]:3000',
+      insurerUrl: 'http://[::1]:3001',
+    });
+    expect(
+      parseClinicArgs(['--index', '3', '--url', 'http://a:1', '--insurer-url', 'http://b:2'], {
+        today,
+        env: { PORT: '3900' },
+      }),
+    ).toMatchObject({ url: 'http://a:1', insurerUrl: 'http://b:2' });
+    expect(() => parseClinicArgs(['--index', '3'], { today, env: { INSURER_PORT: '0' } })).toThrow(
+      /--insurer-url/,
+    );
+  });
+
+  it('names an unknown option in one line', () => {
+    expect(() => parseClinicArgs(['--index', '3', '--wat'], { today })).toThrow(
+      new UsageError('unknown option --wat'),
+    );
+  });
+
   it('resolves a typed index to its card and leaves anything else as typed', () => {
     expect(resolveCard(' 7 ')).toBe('C00000000007');
     expect(resolveCard('<b>')).toBe('<b>');
@@ -119,5 +146,30 @@ describe('clinic command line', () => {
   it('knows the designated clinic of a demo person, and none for a foreign card', () => {
     expect(designatedInstitutionFor('C00000000012')).toMatch(/^131\d{7}$/);
     expect(designatedInstitutionFor('X')).toBeUndefined();
+  });
+});
+
+describe('demo data and today', () => {
+  it('knows a demo person’s entitlement for the fiscal year of a reference date', () => {
+    expect(demoEntitlementFor('C00000000003', { referenceDate: '2027-02-14' })).toMatchObject({
+      validFrom: '2026-04-01',
+      validTo: '2027-03-31',
+    });
+    expect(demoEntitlementFor('C00000000003', { referenceDate: '2027-04-01' })).toMatchObject({
+      validFrom: '2027-04-01',
+      validTo: '2028-03-31',
+    });
+    expect(demoEntitlementFor('C00000000003', { referenceDate: '2027-04-01' })?.institutionCode).toBe(
+      designatedInstitutionFor('C00000000003'),
+    );
+  });
+
+  it('points a date of care outside this fiscal year to one in it, or to registering that year', () => {
+    const hint = demoHint('C00000000003', '2025-06-01', '2026-11-30') ?? '';
+    expect(hint).toContain('2026-04-01〜2027-03-31');
+    expect(hint).toContain('--reference-date 2025-06-01');
+    expect(demoHint('C00000000003', '2026-11-30', '2026-11-30')).toContain(
+      'npm run sim:case-system -- --subjects 4',
+    );
   });
 });

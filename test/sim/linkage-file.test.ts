@@ -96,6 +96,34 @@ describe('writeLinkageFile', () => {
     expect(Buffer.compare(await readFile(a), await readFile(b))).toBe(0);
   });
 
+  it('writes entitlements for the fiscal year of its reference date, the same file for any date of it', async () => {
+    const a = path.join(dir, 'fy-a.csv');
+    const b = path.join(dir, 'fy-b.csv');
+    await writeLinkageFile({
+      path: a,
+      subjects: 100,
+      seed: 1,
+      encoding: 'utf-8',
+      referenceDate: '2027-05-01',
+    });
+    await writeLinkageFile({
+      path: b,
+      subjects: 100,
+      seed: 1,
+      encoding: 'utf-8',
+      referenceDate: '2028-03-31',
+    });
+    expect(Buffer.compare(await readFile(a), await readFile(b))).toBe(0);
+    const { header, rows } = parse(await readFile(a, 'utf8'));
+    const from = (header as string[]).indexOf('validFrom');
+    const to = (header as string[]).indexOf('validTo');
+    expect(rows).toHaveLength(100);
+    expect(new Set(rows.map((r) => `${r[from]}〜${r[to]}`))).toEqual(new Set(['2027-04-01〜2028-03-31']));
+    await expect(
+      writeLinkageFile({ path: a, subjects: 1, seed: 1, encoding: 'utf-8', referenceDate: 'today' }),
+    ).rejects.toThrow(RangeError);
+  });
+
   it('refuses more bad rows than rows', async () => {
     await expect(
       writeLinkageFile({ path: path.join(dir, 'x.csv'), subjects: 3, seed: 1, encoding: 'utf-8', bad: 4 }),

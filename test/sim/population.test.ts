@@ -8,8 +8,10 @@ import {
   CORRUPTION_KINDS,
   corruptRecord,
   createRandom,
+  DEFAULT_REFERENCE_DATE,
   FAMILY_NAMES,
   FEMALE_GIVEN_NAMES,
+  fiscalYearOf,
   generatePerson,
   MALE_GIVEN_NAMES,
   monthlyCap,
@@ -213,7 +215,10 @@ describe('toRegistrationRecord', () => {
       expect(detail.length).toBeLessThanOrEqual(5);
       expect(detail.map((d) => d.displayOrder)).toEqual(detail.map((_, k) => k + 1));
       expect(JSON.stringify(detail)).not.toContain(person.myNumber);
-      expect(r.validFrom >= '2025-01-01' && (r.validTo ?? '') <= '2026-12-31').toBe(true);
+      expect({ validFrom: r.validFrom, validTo: r.validTo }).toEqual({
+        validFrom: '2025-04-01',
+        validTo: '2026-03-31',
+      });
     }
   });
 
@@ -226,6 +231,82 @@ describe('toRegistrationRecord', () => {
     expect(monthlyCap('中間所得2', true)).toBe(10000);
     expect(monthlyCap('一定所得以上', false)).toBe('not-covered');
     expect(monthlyCap('一定所得以上', true)).toBe(20000);
+  });
+});
+
+describe('reference date', () => {
+  const periodOf = (record: RegistrationRecordInput) => {
+    const r = upsert(record);
+    return { validFrom: r.validFrom, validTo: r.validTo };
+  };
+  const withoutPeriod = (record: RegistrationRecordInput) => {
+    const { validFrom: _from, validTo: _to, ...rest } = upsert(record);
+    return rest;
+  };
+
+  it('finds the Japanese fiscal year (April–March) of a date', () => {
+    expect(fiscalYearOf('2026-11-30')).toEqual({ year: 2026, from: '2026-04-01', to: '2027-03-31' });
+    expect(fiscalYearOf('2027-03-31')).toEqual({ year: 2026, from: '2026-04-01', to: '2027-03-31' });
+    expect(fiscalYearOf('2027-04-01')).toEqual({ year: 2027, from: '2027-04-01', to: '2028-03-31' });
+    expect(fiscalYearOf('2028-02-29').year).toBe(2027);
+    for (const bad of ['2027-02-29', '2027-13-01', '27-04-01', '2027-4-1', ''])
+      expect(() => fiscalYearOf(bad), bad).toThrow(RangeError);
+  });
+
+  it('makes every entitlement valid on its reference date and all through its fiscal year (2027)', () => {
+    const referenceDate = '2027-06-15';
+    for (const { record } of registrationRecords({ seed: 1, size: 2000, referenceDate })) {
+      expect(registrationRecordSchema.safeParse(record).success).toBe(true);
+      const { validFrom, validTo } = periodOf(record);
+      expect(validFrom <= referenceDate && referenceDate <= (validTo ?? '')).toBe(true);
+      expect({ validFrom, validTo }).toEqual({ validFrom: '2027-04-01', validTo: '2028-03-31' });
+    }
+  });
+
+  it('gives the same records for any date of one fiscal year, so a re-registration changes nothing', () => {
+    const april = [...registrationRecords({ seed: 1, size: 300, referenceDate: '2026-04-01' })];
+    expect([...registrationRecords({ seed: 1, size: 300, referenceDate: '2026-11-30' })]).toEqual(april);
+    expect([...registrationRecords({ seed: 1, size: 300, referenceDate: '2027-03-31' })]).toEqual(april);
+  });
+
+  it('changes only the validity from one fiscal year to the next, and keeps people as they are', () => {
+    const fy2026 = [...registrationRecords({ seed: 3, size: 300, referenceDate: '2026-11-30' })];
+    const fy2027 = [...registrationRecords({ seed: 3, size: 300, referenceDate: '2027-04-01' })];
+    fy2027.forEach(({ record, person }, i) => {
+      expect(person).toEqual(fy2026[i]?.person);
+      expect(withoutPeriod(record)).toEqual(withoutPeriod(fy2026[i]?.record as RegistrationRecordInput));
+      expect(periodOf(record)).toEqual({ validFrom: '2027-04-01', validTo: '2028-03-31' });
+    });
+    expect([...population({ seed: 3, size: 300 })]).toEqual(fy2026.map((g) => g.person));
+  });
+
+  it('keeps a fixed default for callers that pass no date (tests, benches)', () => {
+    expect([...registrationRecords({ seed: 2, size: 50 })]).toEqual([
+      ...registrationRecords({ seed: 2, size: 50, referenceDate: DEFAULT_REFERENCE_DATE }),
+    ]);
+    const fy = fiscalYearOf(DEFAULT_REFERENCE_DATE);
+    expect(fy.year).toBe(2025);
+    for (const { record } of registrationRecords({ seed: 2, size: 50 }))
+      expect(periodOf(record)).toEqual({ validFrom: fy.from, validTo: fy.to });
+  });
+
+  it('writes a later fiscal year as 和暦 that reads back to the same dates', () => {
+    const plain = [...registrationRecords({ seed: 6, size: 200, referenceDate: '2031-01-10' })];
+    [...registrationRecords({ seed: 6, size: 200, referenceDate: '2031-01-10', eraDates: true })].forEach(
+      ({ record }, i) => {
+        const r = upsert(record);
+        expect(r.validFrom).not.toMatch(/^\d{4}-/);
+        expect(parseJapaneseDate(r.validFrom)).toEqual({ ok: true, value: '2030-04-01' });
+        expect(parseJapaneseDate(r.validTo ?? '')).toEqual({ ok: true, value: '2031-03-31' });
+        expect(periodOf(plain[i]?.record as RegistrationRecordInput).validTo).toBe('2031-03-31');
+      },
+    );
+  });
+
+  it('refuses a reference date that is not a date', () => {
+    expect(() => [...registrationRecords({ seed: 1, size: 1, referenceDate: '2027-02-30' })]).toThrow(
+      RangeError,
+    );
   });
 });
 

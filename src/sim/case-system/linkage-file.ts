@@ -14,6 +14,7 @@ import {
   type CorruptionKind,
   corruptRecord,
   createRandom,
+  fiscalYearOf,
   registrationRecords,
   toCsvHeader,
   toCsvRow,
@@ -29,6 +30,11 @@ export interface LinkageFileOptions {
   encoding: CsvEncoding;
   /** How many rows to corrupt (default 0); kinds cycle through {@link CORRUPTION_KINDS}. */
   bad?: number;
+  /**
+   * Entitlements run over the fiscal year containing this date (YYYY-MM-DD; see
+   * `RecordOptions.referenceDate`; default the population's fixed DEFAULT_REFERENCE_DATE).
+   */
+  referenceDate?: string;
   /** Write dates as 和暦 (see `toRegistrationRecord`). */
   eraDates?: boolean;
   /** Entitlements renewed this many times (see `toRegistrationRecord`; default 0). */
@@ -100,6 +106,7 @@ function* linkageFileChunks(
   for (const { index, record } of registrationRecords({
     seed: opts.seed,
     size: opts.subjects,
+    ...(opts.referenceDate !== undefined ? { referenceDate: opts.referenceDate } : {}),
     eraDates: opts.eraDates ?? false,
     renewals: opts.renewals ?? 0,
     moves: opts.moves ?? 0,
@@ -128,6 +135,7 @@ export async function writeLinkageFile(opts: LinkageFileOptions): Promise<Linkag
   if (!Number.isInteger(opts.subjects) || opts.subjects < 0) {
     throw new RangeError(`writeLinkageFile: subjects must be a non-negative integer, got ${opts.subjects}`);
   }
+  if (opts.referenceDate !== undefined) fiscalYearOf(opts.referenceDate); // throws RangeError when bad
   const badRows = planBadRows(opts.seed, opts.subjects, opts.bad ?? 0);
   const badKinds = new Map(badRows.map((b) => [b.rowNo, b.kind] as const));
   let bytes = 0;

@@ -9,10 +9,20 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { type Dispatcher, request } from 'undici';
 import type { CsvEncoding } from '../../gateway/index.js';
+import {
+  type CliContext,
+  type CliSpec,
+  gatewayUrlFrom,
+  isoDateOption,
+  parseArgsOrUsage,
+  UsageError,
+} from '../cli/index.js';
+import { fiscalYearOf } from '../population/index.js';
 import { type PlantedBadRow, writeLinkageFile } from './linkage-file.js';
+
+export { UsageError };
 
 // ---------------------------------------------------------------------------------------
 // Arguments
@@ -21,23 +31,22 @@ import { type PlantedBadRow, writeLinkageFile } from './linkage-file.js';
 /** Usage text of `npm run sim:case-system`. */
 export const USAGE = `Usage: npm run sim:case-system -- --subjects N [options]
 
-  --subjects N        data rows to write (required)
-  --encoding E        cp932 (default) or utf-8
-  --bad N             rows to corrupt, placed from the seed (default 0)
-  --seed S            population seed (default 1)
-  --era-dates         write dates as 和暦 (R07.04.01, 令和7年4月1日, 5070401)
-  --url URL           gateway base URL (default http://127.0.0.1:3000)
-  --token T           bearer token (default: from $DATA_DIR/demo-credentials.json)
-  --tenant CODE       municipality code of the demo tenant to take the token from
-  --file PATH         write the file here (kept) instead of a temp dir
-  --keep              keep the temp file
-  --help              this text
+  --subjects N          data rows to write (required)
+  --encoding E          cp932 (default) or utf-8
+  --bad N               rows to corrupt, placed from the seed (default 0)
+  --seed S              population seed (default 1)
+  --reference-date D    YYYY-MM-DD: entitlements run over the fiscal year (April–March)
+                        containing it (default: today in Japan); any date of one fiscal
+                        year gives the same file, so a re-run changes nothing
+  --era-dates           write dates as 和暦 (R07.04.01, 令和7年4月1日, 5070401)
+  --url URL             gateway base URL (default http://$HOST:$PORT from the environment,
+                        as \`npm start\` listens; else http://127.0.0.1:3000)
+  --token T             bearer token (default: from $DATA_DIR/demo-credentials.json)
+  --tenant CODE         municipality code of the demo tenant to take the token from
+  --file PATH           write the file here (kept) instead of a temp dir
+  --keep                keep the temp file
+  --help                this text
 `;
-
-/** A command-line mistake; the CLI prints it with {@link USAGE} and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** Parsed command line of the case-system simulator. */
 export interface CliOptions {
@@ -45,6 +54,8 @@ export interface CliOptions {
   encoding: CsvEncoding;
   bad: number;
   seed: string;
+  /** Entitlements run over the fiscal year containing it (absent: the population's default). */
+  referenceDate?: string;
   eraDates: boolean;
   url: string;
   token?: string;
@@ -71,69 +82,73 @@ function nonNegativeInt(name: string, value: string): number {
 }
 
 /**
- * Reads the command line (without `node` and the script).
+ * Reads the command line (without `node` and the script). `--url` defaults to the gateway of
+ * `context.env` (HOST, PORT), `--reference-date` to `context.today`.
  *
  * @throws UsageError on unknown options or bad values.
  * @example
  * parseCliArgs(['--subjects', '1000', '--bad', '5']); // { subjects: 1000, bad: 5, encoding: 'shift_jis', … }
  */
-export function parseCliArgs(argv: readonly string[]): CliOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        subjects: { type: 'string' },
-        encoding: { type: 'string', default: 'cp932' },
-        bad: { type: 'string', default: '0' },
-        seed: { type: 'string', default: '1' },
-        'era-dates': { type: 'boolean', default: false },
-        url: { type: 'string', default: 'http://127.0.0.1:3000' },
-        token: { type: 'string' },
-        tenant: { type: 'string' },
-        file: { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const help = values.help === true;
-  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-  const subjectsText = str('subjects');
-  if (subjectsText === undefined && !help) throw new UsageError('--subjects is required');
-  const subjects = subjectsText === undefined ? 0 : nonNegativeInt('subjects', subjectsText);
+export function parseCliArgs(argv: readonly string[], context: Partial<CliContext> = {}): CliOptions {
+  const { values } = parseArgsOrUsage({
+    args: [...argv],
+    options: {
+      subjects: { type: 'string' },
+      encoding: { type: 'string', default: 'cp932' },
+      bad: { type: 'string', default: '0' },
+      seed: { type: 'string', default: '1' },
+      'reference-date': { type: 'string' },
+      'era-dates': { type: 'boolean', default: false },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      tenant: { type: 'string' },
+      file: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const help = values.help;
+  if (values.subjects === undefined && !help) throw new UsageError('--subjects is required');
+  const subjects = values.subjects === undefined ? 0 : nonNegativeInt('subjects', values.subjects);
   if (!help && subjects < 1) throw new UsageError('--subjects must be at least 1');
-  const encodingText = (str('encoding') ?? 'cp932').toLowerCase();
+  const encodingText = values.encoding.toLowerCase();
   const encoding = ENCODINGS[encodingText];
   if (!encoding)
     throw new UsageError(`--encoding must be cp932 or utf-8, got ${JSON.stringify(encodingText)}`);
-  const bad = nonNegativeInt('bad', str('bad') ?? '0');
+  const bad = nonNegativeInt('bad', values.bad);
   if (!help && bad > subjects) throw new UsageError(`--bad (${bad}) cannot exceed --subjects (${subjects})`);
-  const url = (str('url') ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+  if (help)
+    return { subjects, encoding, bad, seed: values.seed, eraDates: false, url: '', keep: false, help };
+  const url = (values.url ?? gatewayUrlFrom(context.env ?? {})).replace(/\/+$/, '');
   if (!/^https?:\/\//.test(url))
     throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(url)}`);
+  const referenceDate =
+    values['reference-date'] !== undefined
+      ? isoDateOption('reference-date', values['reference-date'])
+      : context.today;
   const options: CliOptions = {
     subjects,
     encoding,
     bad,
-    seed: str('seed') ?? '1',
-    eraDates: values['era-dates'] === true,
+    seed: values.seed,
+    ...(referenceDate !== undefined ? { referenceDate } : {}),
+    eraDates: values['era-dates'],
     url,
-    keep: values.keep === true,
+    keep: values.keep,
     help,
   };
-  const token = str('token');
-  const tenant = str('tenant');
-  const file = str('file');
-  if (token !== undefined) options.token = token;
-  if (tenant !== undefined) options.tenant = tenant;
-  if (file !== undefined) options.file = file;
+  if (values.token !== undefined) options.token = values.token;
+  if (values.tenant !== undefined) options.tenant = values.tenant;
+  if (values.file !== undefined) options.file = values.file;
   return options;
 }
+
+/** The `npm run sim:case-system` command line (see `runCli`). */
+export const CASE_SYSTEM_CLI: CliSpec<CliOptions> = {
+  command: 'sim:case-system',
+  usage: USAGE,
+  parse: parseCliArgs,
+};
 
 // ---------------------------------------------------------------------------------------
 // Token
@@ -639,13 +654,15 @@ export async function runCaseSystem(opts: CliOptions, io: RunIo): Promise<number
   const filePath = opts.file ?? path.join(tempDir as string, `linkage-${timestamp(new Date(now()))}.csv`);
   try {
     const t0 = now();
+    const fiscalYear = opts.referenceDate ? fiscalYearOf(opts.referenceDate) : undefined;
     err(
-      `writing ${fmtInt(opts.subjects)} rows (${opts.encoding === 'shift_jis' ? 'CP932' : 'UTF-8'}, seed ${opts.seed}, ${opts.bad} bad) to ${filePath}`,
+      `writing ${fmtInt(opts.subjects)} rows (${opts.encoding === 'shift_jis' ? 'CP932' : 'UTF-8'}, seed ${opts.seed}, ${opts.bad} bad${fiscalYear ? `, entitlements ${fiscalYear.from}〜${fiscalYear.to}` : ''}) to ${filePath}`,
     );
     const written = await writeLinkageFile({
       path: filePath,
       subjects: opts.subjects,
       seed: opts.seed,
+      ...(opts.referenceDate !== undefined ? { referenceDate: opts.referenceDate } : {}),
       encoding: opts.encoding,
       bad: opts.bad,
       eraDates: opts.eraDates,

@@ -1,8 +1,19 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { LookupEntitlement } from '../../pmh/index.js';
+import {
+  type CliContext,
+  type CliSpec,
+  gatewayUrlFrom,
+  insurerUrlFrom,
+  isoDateOption,
+  parseArgsOrUsage,
+  todayInJapan,
+  UsageError,
+} from '../cli/index.js';
 import { type ClinicResult, cardSerialFor, type EligibilitySystem } from '../eligibility/index.js';
 import { SimulatorHttpError } from '../http/index.js';
-import { registrationRecords } from '../population/index.js';
+import { fiscalYearOf, registrationRecords } from '../population/index.js';
+
+export { parseArgsOrUsage, todayInJapan, UsageError };
 
 /** One entitlement as a clinic terminal or the portal receives it (seed ㉘ ㉙). */
 export type ShownEntitlement = Partial<LookupEntitlement> &
@@ -24,11 +35,6 @@ export const ENTITLEMENT_COLUMNS = [
 
 /** The seed of the demo population (`npm run sim:case-system` registers seed 1 by default). */
 export const DEMO_SEED = 1;
-
-/** Thrown for bad command-line arguments (exit 2). */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** `2025-04-01〜2026-03-31`, ending on the forced expiry date (強制失効日) when that comes first. */
 export function formatPeriod(e: ShownEntitlement): string {
@@ -121,14 +127,23 @@ export function demoIndexOfCard(cardSerial: string): number | undefined {
   return /^C\d{11}$/.test(cardSerial) ? Number(cardSerial.slice(1)) : undefined;
 }
 
-/** What the demo population's record (seed 1) gives a card's holder: designated clinic and validity. */
+/**
+ * What the demo population's record (seed 1) gives a card's holder: designated clinic and
+ * validity — the fiscal year of `referenceDate` (default today in Japan), as
+ * `npm run sim:case-system` registers it by default.
+ */
 export function demoEntitlementFor(
   cardSerial: string,
-  seed: number | string = DEMO_SEED,
+  opts: { seed?: number | string; referenceDate?: string } = {},
 ): { institutionCode?: string; validFrom: string; validTo?: string } | undefined {
   const index = demoIndexOfCard(cardSerial);
   if (index === undefined) return undefined;
-  const [row] = registrationRecords({ seed, size: 1, offset: index });
+  const [row] = registrationRecords({
+    seed: opts.seed ?? DEMO_SEED,
+    size: 1,
+    offset: index,
+    referenceDate: opts.referenceDate ?? todayInJapan(),
+  });
   const record = row?.record;
   if (record?.modificationSeg !== '1') return undefined;
   const institutionCode = record.designatedMedicalInstitutions?.[0]?.institutionCode;
@@ -148,43 +163,32 @@ export function designatedInstitutionFor(
   cardSerial: string,
   seed: number | string = DEMO_SEED,
 ): string | undefined {
-  return demoEntitlementFor(cardSerial, seed)?.institutionCode;
+  return demoEntitlementFor(cardSerial, { seed })?.institutionCode;
 }
 
 /**
  * Why a demo card may show no entitlement: every 50th person's basic info is held one day off
- * at the insurer (no PMH-ID), the insurer holds the first 20,000 only, or the date of care
- * falls outside the demo record's validity.
+ * at the insurer (no PMH-ID), the insurer holds the first 20,000 only, the date of care falls
+ * outside the fiscal year `npm run sim:case-system` registers by default (today's), or the
+ * person was not registered (for this fiscal year).
  */
-export function demoHint(cardSerial: string, dateOfCare?: string): string | undefined {
+export function demoHint(
+  cardSerial: string,
+  dateOfCare?: string,
+  today: string = todayInJapan(),
+): string | undefined {
   const index = demoIndexOfCard(cardSerial);
   if (index === undefined) return undefined;
   if (index % 50 === 49)
     return 'in the demo every 50th person (index % 50 = 49) fails the insurer cross-check and gets no PMH-ID';
   if (index >= 20_000) return 'the demo insurer holds the first 20,000 people only (DEMO_INSURED)';
-  const demo = demoEntitlementFor(cardSerial);
-  if (dateOfCare && demo && (dateOfCare < demo.validFrom || (demo.validTo && dateOfCare > demo.validTo)))
-    return `in the demo data (seed ${DEMO_SEED}) this person's entitlement runs ${demo.validFrom}〜${demo.validTo ?? ''}: try --date ${demo.validFrom}`;
-  return `is person ${index} registered? npm run sim:case-system -- --subjects ${index + 1}`;
-}
-
-/** Today in Japan (JST), as YYYY-MM-DD. */
-export function todayInJapan(now: Date = new Date()): string {
-  return new Date(now.getTime() + 9 * 3_600_000).toISOString().slice(0, 10);
-}
-
-/**
- * `parseArgs` that throws {@link UsageError} for unknown or malformed options.
- *
- * @example
- * const { values } = parseArgsOrUsage({ args, options: { card: { type: 'string' } } });
- */
-export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+  const register = `npm run sim:case-system -- --subjects ${index + 1}`;
+  const demo = demoEntitlementFor(cardSerial, { referenceDate: today });
+  if (dateOfCare && demo && (dateOfCare < demo.validFrom || (demo.validTo && dateOfCare > demo.validTo))) {
+    const fy = fiscalYearOf(dateOfCare);
+    return `sim:case-system registers the demo data (seed ${DEMO_SEED}) for the fiscal year of the day it runs, so this person's entitlement runs ${demo.validFrom}〜${demo.validTo ?? ''}: try a --date in it, or register fiscal year ${fy.year} with ${register} --reference-date ${dateOfCare}`;
   }
+  return `is person ${index} registered for this fiscal year (${demo?.validFrom ?? ''}〜${demo?.validTo ?? ''})? ${register}`;
 }
 
 /** A short, safe description of a failure: the problem code for a server's answer, never a stack. */
@@ -216,12 +220,15 @@ online eligibility system look up the holder's medical-subsidy entitlements at t
   --card SERIAL         card certificate serial (C + 11 digits)
   --index N             or the demo population index (card C + N padded to 11 digits)
   --institution CODE    医療機関コード (default: the holder's designated clinic in the demo data)
-  --date YYYY-MM-DD     date of care (default: today in Japan)
+  --date YYYY-MM-DD     date of care (default: today in Japan; sim:case-system registers
+                        entitlements for the fiscal year of the day it runs)
   --fhir                print the answer as a FHIR Bundle (JSON)
   --no-consent          the resident does not consent (the answer is then empty)
   --replay              send one linkage key twice and show that the second use is refused
-  --url URL             gateway (default http://127.0.0.1:3000)
-  --insurer-url URL     insurer intermediate server (default http://127.0.0.1:3001)
+  --url URL             gateway (default http://$HOST:$PORT from the environment, as
+                        \`npm start\` listens; else http://127.0.0.1:3000)
+  --insurer-url URL     insurer intermediate server (default http://$HOST:$INSURER_PORT;
+                        else http://127.0.0.1:3001)
 
 Reads demo credentials and keys from DATA_DIR (default ./data).
 `;
@@ -244,23 +251,21 @@ function indexToCard(index: string): string {
   return cardSerialFor(Number(index));
 }
 
-/** Checks a `--date`. */
+/** Checks a `--date` (default `today`). */
 export function dateFromArgs(date: string | undefined, today: string): string {
-  const value = date ?? today;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))
-    throw new UsageError(`--date must be YYYY-MM-DD, not ${value}`);
-  return value;
+  return isoDateOption('date', date ?? today);
 }
 
 /**
- * Parses `npm run sim:clinic` arguments.
+ * Parses `npm run sim:clinic` arguments. `--url` and `--insurer-url` default to `defaults.url`
+ * and `defaults.insurerUrl`, else to the servers of `defaults.env` (HOST, PORT, INSURER_PORT).
  *
  * @example
  * parseClinicArgs(['--index', '12', '--replay'], { today: '2025-06-01' });
  */
 export function parseClinicArgs(
   argv: readonly string[],
-  defaults: { today: string; url?: string; insurerUrl?: string },
+  defaults: { today: string; env?: CliContext['env']; url?: string; insurerUrl?: string },
 ): ClinicCliOptions {
   const { values } = parseArgsOrUsage({
     args: [...argv],
@@ -276,16 +281,14 @@ export function parseClinicArgs(
       'insurer-url': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
-    strict: true,
   });
+  const flags = { fhir: values.fhir, consent: !values['no-consent'], replay: values.replay };
+  if (values.help) return { ...flags, url: '', insurerUrl: '', card: '', date: defaults.today, help: true };
   const base = {
-    fhir: values.fhir,
-    consent: !values['no-consent'],
-    replay: values.replay,
-    url: values.url ?? defaults.url ?? 'http://127.0.0.1:3000',
-    insurerUrl: values['insurer-url'] ?? defaults.insurerUrl ?? 'http://127.0.0.1:3001',
+    ...flags,
+    url: values.url ?? defaults.url ?? gatewayUrlFrom(defaults.env ?? {}),
+    insurerUrl: values['insurer-url'] ?? defaults.insurerUrl ?? insurerUrlFrom(defaults.env ?? {}),
   };
-  if (values.help) return { ...base, card: '', date: defaults.today, help: true };
   if (values.institution !== undefined && !/^\d{10}$/.test(values.institution))
     throw new UsageError(`--institution must be a 10-digit 医療機関コード, not ${values.institution}`);
   return {
@@ -296,6 +299,13 @@ export function parseClinicArgs(
     help: false,
   };
 }
+
+/** The `npm run sim:clinic` command line (see `runCli`). */
+export const CLINIC_CLI: CliSpec<ClinicCliOptions> = {
+  command: 'sim:clinic',
+  usage: CLINIC_USAGE,
+  parse: (argv, context) => parseClinicArgs(argv, context),
+};
 
 /** Where a run writes. */
 export interface TerminalIo {

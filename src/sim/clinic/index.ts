@@ -1,4 +1,5 @@
 export {
+  CLINIC_CLI,
   CLINIC_USAGE,
   type ClinicCliOptions,
   cardFromArgs,

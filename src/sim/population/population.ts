@@ -4,7 +4,9 @@
  *
  * Person `i` of a seed depends only on (seed, i): a million people can be streamed without
  * holding them, and any slice (`offset`, `size`) gives the same people as the whole.
- * 個人番号 are valid (check digit) and unique per seed. Nothing here is real personal data.
+ * 個人番号 are valid (check digit) and unique per seed. Entitlements run over the fiscal year
+ * of a reference date (an option; the CLIs pass today), so the data is current whenever it is
+ * made and the same all through one fiscal year. Nothing here is real personal data.
  *
  * Source: DOMAIN.md "Identifier formats", "Monthly co-payment caps"; GLOSSARY.md.
  */
@@ -295,8 +297,64 @@ export const CERTIFICATION_NAME = '自立支援医療受給者証（精神通院
 const AGENCY_NUMBERS = ['601', '602', '603', '611'] as const;
 const ERA_STYLES = ['letter', 'kanji', 'code'] as const;
 
+// ---------------------------------------------------------------------------------------
+// Reference date and fiscal year
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The reference date of records when none is given: in fiscal year 2025 (2025-04-01〜2026-03-31),
+ * so that whoever passes none (tests, benches) keeps the same data every day. The CLIs pass
+ * today instead.
+ */
+export const DEFAULT_REFERENCE_DATE = '2025-04-01';
+
+/** A Japanese fiscal year (年度): `year` runs from `year`-04-01 to (`year` + 1)-03-31. */
+export interface FiscalYear {
+  year: number;
+  /** ISO date of its first day (1 April). */
+  from: string;
+  /** ISO date of its last day (31 March of the next year). */
+  to: string;
+}
+
+/**
+ * The fiscal year (年度, April–March) containing an ISO date.
+ *
+ * @throws RangeError for anything but a real YYYY-MM-DD date.
+ * @example
+ * fiscalYearOf('2026-11-30'); // { year: 2026, from: '2026-04-01', to: '2027-03-31' }
+ * fiscalYearOf('2027-02-14'); // { year: 2026, … }
+ */
+export function fiscalYearOf(date: string): FiscalYear {
+  const d = new Date(`${date}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(date) ||
+    Number.isNaN(d.getTime()) ||
+    isoOfDay(d.getTime() / DAY_MS) !== date
+  )
+    throw new RangeError(`fiscalYearOf: not a YYYY-MM-DD date: ${JSON.stringify(date)}`);
+  const year = d.getUTCMonth() >= 3 ? d.getUTCFullYear() : d.getUTCFullYear() - 1;
+  const pad = (y: number) => String(y).padStart(4, '0');
+  return { year, from: `${pad(year)}-04-01`, to: `${pad(year + 1)}-03-31` };
+}
+
+let lastFiscalYear: { date: string; fy: FiscalYear } | undefined;
+
+/** {@link fiscalYearOf}, remembering the last answer (a file asks for the same date per row). */
+function cachedFiscalYearOf(date: string): FiscalYear {
+  if (lastFiscalYear?.date !== date) lastFiscalYear = { date, fy: fiscalYearOf(date) };
+  return lastFiscalYear.fy;
+}
+
 /** Options of {@link toRegistrationRecord}. */
 export interface RecordOptions {
+  /**
+   * The reference date (YYYY-MM-DD, default {@link DEFAULT_REFERENCE_DATE}): every entitlement
+   * runs over the fiscal year containing it (validFrom 1 April, validTo 31 March), so it is
+   * valid on every day of that fiscal year. Records depend on its fiscal year only: any two
+   * dates of one fiscal year give the same records (re-registering them changes nothing).
+   */
+  referenceDate?: string;
   /** Write every date as 和暦 (R07.04.01, 令和7年4月1日, 5070401: a style per date). */
   eraDates?: boolean;
   /**
@@ -350,9 +408,12 @@ export function toRegistrationRecord(
   );
   const institutionName = `${rng.pick(ward.towns)}${rng.pick(CLINIC_NAMES)}`;
 
-  const month = rng.int(1, 12);
-  const validFrom = isoOfDay(Date.UTC(2025, month - 1, 1) / DAY_MS);
-  const validTo = isoOfDay(Date.UTC(2026 + (opts.renewals ?? 0), month - 1, 1) / DAY_MS - 1);
+  // Once the month a period started in; still drawn so that the fields drawn after it (the
+  // certificate lines, the 和暦 styles) stay as they were for a seed.
+  rng.int(1, 12);
+  const fiscalYear = cachedFiscalYearOf(opts.referenceDate ?? DEFAULT_REFERENCE_DATE);
+  const validFrom = fiscalYear.from;
+  const validTo = `${String(fiscalYear.year + 1 + (opts.renewals ?? 0)).padStart(4, '0')}-03-31`;
 
   const faceItems: [string, string][] = [
     ['受給者番号', recipientNumber],
@@ -400,7 +461,8 @@ export interface GeneratedRecord {
 }
 
 /**
- * Streams people with their records; row i depends on (seed, i and the options) only.
+ * Streams people with their records; row i depends on (seed, i and the options) only — on
+ * the reference date through its fiscal year only.
  *
  * @example
  * for (const { record } of registrationRecords({ seed: 1, size: 10 })) send(record);
@@ -408,7 +470,12 @@ export interface GeneratedRecord {
 export function* registrationRecords(opts: PopulationOptions & RecordOptions): Generator<GeneratedRecord> {
   const root = createRandom(opts.seed);
   const from = opts.offset ?? 0;
-  const recordOptions: RecordOptions = { eraDates: opts.eraDates ?? false, renewals: opts.renewals ?? 0 };
+  const recordOptions: RecordOptions = {
+    referenceDate: opts.referenceDate ?? DEFAULT_REFERENCE_DATE,
+    eraDates: opts.eraDates ?? false,
+    renewals: opts.renewals ?? 0,
+  };
+  cachedFiscalYearOf(recordOptions.referenceDate as string); // a bad date throws before the first row
   // New addresses from a stream of their own, so that every other field stays as it was.
   const moved = opts.moves ? createRandom(`${opts.seed}:moves:${opts.moves}`) : undefined;
   for (let index = from; index < from + opts.size; index++) {
