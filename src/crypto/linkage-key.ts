@@ -41,7 +41,7 @@ function rawPublic(key: KeyObject): Buffer {
  * private and the other's public key, then HKDF-SHA-256 bound to both public keys and an
  * epoch (rotate by publishing a new epoch; the hub keeps the keys of the epochs it accepts).
  * Both sides compute the same `kid` and key. One X25519 per epoch, not per request: a
- * per-request public-key operation would cap lookups far below the target (STACK.md).
+ * per-request public-key operation would cap lookups far below the target (RSA-OAEP decryption runs ≈ 4,600/s per core).
  *
  * @example
  * const k = agreeLinkageKey(eligibilityPrivate, hubPublic, '2026-11');

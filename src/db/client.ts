@@ -100,7 +100,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 
 /**
  * Runs raw SQL and returns its rows, hiding that postgres.js answers with an array and
- * PGlite with `{ rows }` (STACK.md).
+ * PGlite with `{ rows }`.
  *
  * @example
  * const rows = await queryRows<{ n: number }>(db, sql`select 1 as n`);

@@ -2,7 +2,7 @@ import { customType } from 'drizzle-orm/pg-core';
 
 /**
  * A `bytea` column as a Node `Buffer`. drizzle 0.45 has no built-in bytea; postgres.js
- * returns `Buffer` and PGlite `Uint8Array`, so both are normalised here (STACK.md).
+ * returns `Buffer` and PGlite `Uint8Array`, so both are normalised here.
  *
  * @example
  * const t = pgTable('t', { sealed: bytea('sealed').notNull() });

@@ -397,7 +397,7 @@ export function batchStatement(askedJson: string, at: Date): SQL {
         order by f.i, f.tenant_code, f.valid_from, f.entitlement_id`;
 }
 
-/** postgres.js gives bytea as a Buffer, PGlite as a Uint8Array (STACK.md). */
+/** postgres.js gives bytea as a Buffer, PGlite as a Uint8Array. */
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
