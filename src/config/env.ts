@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { OperatorError } from './errors.js';
+import { checkInsurerServerTls, insurerServerTlsShape } from './tls.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -38,6 +39,11 @@ export const envSchema = z
     INSURER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
     INSURER_TOKEN: z.string().min(16).optional(),
     NUMBERING_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** TLS toward the insurer server at an https NUMBERING_URL: a CA to trust, and a client certificate for mutual TLS. */
+    NUMBERING_TLS_CA_FILE: z.string().min(1).optional(),
+    NUMBERING_TLS_CERT_FILE: z.string().min(1).optional(),
+    NUMBERING_TLS_KEY_FILE: z.string().min(1).optional(),
+    ...insurerServerTlsShape,
     DEMO_INSURED: z.coerce.number().int().min(0).max(10_000_000).default(20_000),
     NUMBERING_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(3000),
     /** Batches numbered side by side (each one claim → request → record). */
@@ -115,6 +121,19 @@ export const envSchema = z
       });
     if ((e.PMH_TLS_CERT_FILE || e.PMH_TLS_CA_FILE) && e.PMH_BASE_URL && !e.PMH_BASE_URL.startsWith('https:'))
       ctx.addIssue({ code: 'custom', path: ['PMH_BASE_URL'], message: 'TLS files need an https URL' });
+    if (Boolean(e.NUMBERING_TLS_CERT_FILE) !== Boolean(e.NUMBERING_TLS_KEY_FILE))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NUMBERING_TLS_KEY_FILE'],
+        message: 'NUMBERING_TLS_CERT_FILE and NUMBERING_TLS_KEY_FILE go together',
+      });
+    if ((e.NUMBERING_TLS_CERT_FILE || e.NUMBERING_TLS_CA_FILE) && !e.NUMBERING_URL?.startsWith('https:'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NUMBERING_URL'],
+        message: 'NUMBERING_TLS_* files need an https NUMBERING_URL',
+      });
+    checkInsurerServerTls(e, ctx);
   })
   .transform((e) => ({
     ...e,
@@ -167,7 +186,9 @@ export const insurerEnvSchema = z
     INSURED_PEOPLE: z.coerce.number().int().min(0).default(0),
     INSURED_MISMATCH_EVERY: z.coerce.number().int().min(0).default(0),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    ...insurerServerTlsShape,
   })
+  .superRefine(checkInsurerServerTls)
   .transform((e) => ({
     ...e,
     DATA_DIR: path.resolve(e.DATA_DIR),

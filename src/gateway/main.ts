@@ -3,6 +3,7 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { loadEnv } from '../config/env.js';
 import { failureMessage } from '../config/errors.js';
+import { insurerServerTls, readPemFiles } from '../config/tls.js';
 import { masterKeyFor } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
@@ -10,6 +11,7 @@ import { CircuitBreaker, createInsurerDispatcher, InsurerHttpClient } from '../p
 import { createSimulatorPages, demoSimulators } from '../sim/demo/index.js';
 import { loadOrCreateSecret, seedDemo, seedDemoExchange, seedDemoInsured } from './demo.js';
 import { createLogger } from './http/logger.js';
+import { serveApp } from './http/serve.js';
 import { createPublicKey, demoKeyFiles, hubLinkageKeys, loadOrCreateX25519 } from './linkage-keys.js';
 import { remotePmhFromEnv } from './remote-config.js';
 import { buildSystem } from './system.js';
@@ -29,11 +31,17 @@ async function main(): Promise<void> {
     );
   }
   const insurerToken = env.INSURER_TOKEN ?? loadOrCreateSecret(env.INSURER_TOKEN_FILE);
+  const numberingTls = readPemFiles({
+    ca: ['NUMBERING_TLS_CA_FILE', env.NUMBERING_TLS_CA_FILE],
+    cert: ['NUMBERING_TLS_CERT_FILE', env.NUMBERING_TLS_CERT_FILE],
+    key: ['NUMBERING_TLS_KEY_FILE', env.NUMBERING_TLS_KEY_FILE],
+  });
+  const insurerTls = insurerServerTls(env);
   const numberingPort = env.NUMBERING_URL
     ? new InsurerHttpClient({
         baseUrl: env.NUMBERING_URL,
         token: insurerToken,
-        dispatcher: createInsurerDispatcher(env.NUMBERING_URL),
+        dispatcher: createInsurerDispatcher(env.NUMBERING_URL, numberingTls ? { tls: numberingTls } : {}),
         breaker: new CircuitBreaker({ openMs: env.NUMBERING_BREAKER_OPEN_MS }),
       })
     : undefined;
@@ -82,11 +90,7 @@ async function main(): Promise<void> {
   system.start({ numbering: env.NUMBERING_WORKER });
   const insurerServer =
     env.INSURER_PORT > 0
-      ? serve({
-          fetch: insurerApp.fetch,
-          port: env.INSURER_PORT,
-          hostname: env.HOST,
-        })
+      ? serveApp({ fetch: insurerApp.fetch, port: env.INSURER_PORT, hostname: env.HOST, tls: insurerTls })
       : undefined;
 
   const server = serve({ fetch: system.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
         : `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1   status ${base}/status`,
       ...(env.INSURER_PORT > 0
         ? [
-            `  insurer server  http://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE})`,
+            `  insurer server  ${insurerTls ? 'https' : 'http'}://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE}${insurerTls?.clientCa ? '; mutual TLS' : ''})`,
           ]
         : []),
       ...(remote

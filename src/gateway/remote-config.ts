@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../config/env.js';
 import { OperatorError } from '../config/errors.js';
+import { readPemFiles } from '../config/tls.js';
 import { CircuitBreaker } from './http/circuit-breaker.js';
 import { createRemotePmhDispatcher, RemotePmhClient } from './remote-pmh/index.js';
 import type { RemotePmhOptions } from './system.js';
@@ -79,14 +80,11 @@ export function remotePmhFromEnv(
   const token = env.PMH_TOKEN_FILE
     ? parsePmhTokens(read(env.PMH_TOKEN_FILE, 'PMH_TOKEN_FILE'), env.PMH_TOKEN_FILE)
     : undefined;
-  const tls =
-    env.PMH_TLS_CA_FILE || env.PMH_TLS_CERT_FILE
-      ? {
-          ...(env.PMH_TLS_CA_FILE ? { ca: read(env.PMH_TLS_CA_FILE, 'PMH_TLS_CA_FILE') } : {}),
-          ...(env.PMH_TLS_CERT_FILE ? { cert: read(env.PMH_TLS_CERT_FILE, 'PMH_TLS_CERT_FILE') } : {}),
-          ...(env.PMH_TLS_KEY_FILE ? { key: read(env.PMH_TLS_KEY_FILE, 'PMH_TLS_KEY_FILE') } : {}),
-        }
-      : undefined;
+  const tls = readPemFiles({
+    ca: ['PMH_TLS_CA_FILE', env.PMH_TLS_CA_FILE],
+    cert: ['PMH_TLS_CERT_FILE', env.PMH_TLS_CERT_FILE],
+    key: ['PMH_TLS_KEY_FILE', env.PMH_TLS_KEY_FILE],
+  });
   const dispatcher = createRemotePmhDispatcher(env.PMH_BASE_URL, tls ? { tls } : {});
   const breaker = new CircuitBreaker({ openMs: env.PMH_BREAKER_OPEN_MS });
   const client = new RemotePmhClient({

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EnvError, loadEnv } from '../../src/config/env.js';
+import { EnvError, loadEnv, loadInsurerEnv } from '../../src/config/env.js';
+import { insurerServerTls } from '../../src/config/tls.js';
 
 describe('loadEnv', () => {
   it('defaults to PGlite under ./data on port 3000', () => {
@@ -56,5 +57,36 @@ describe('loadEnv', () => {
       PMH_BATCH_SIZE: '200',
     });
     expect(env.PMH_BATCH_SIZE).toBe(200);
+  });
+
+  it('takes TLS files for the numbering link and the insurer server only when they make sense together', () => {
+    expect(() => loadEnv({ NUMBERING_URL: 'http://insurer:3001', NUMBERING_TLS_CA_FILE: 'ca.crt' })).toThrow(
+      /NUMBERING_URL: NUMBERING_TLS_\* files need an https NUMBERING_URL/,
+    );
+    expect(() =>
+      loadEnv({ NUMBERING_URL: 'https://insurer:3001', NUMBERING_TLS_CERT_FILE: 'gateway.crt' }),
+    ).toThrow(/NUMBERING_TLS_KEY_FILE: NUMBERING_TLS_CERT_FILE and NUMBERING_TLS_KEY_FILE go together/);
+    expect(() => loadEnv({ INSURER_TLS_CLIENT_CA_FILE: 'ca.crt' })).toThrow(
+      /INSURER_TLS_CLIENT_CA_FILE: needs INSURER_TLS_CERT_FILE/,
+    );
+    expect(() => loadInsurerEnv({ INSURER_TOKEN: 'x'.repeat(16), INSURER_TLS_KEY_FILE: 'k.pem' })).toThrow(
+      /INSURER_TLS_CERT_FILE and INSURER_TLS_KEY_FILE go together/,
+    );
+    const env = loadEnv({
+      NUMBERING_URL: 'https://insurer:3001',
+      NUMBERING_TLS_CA_FILE: 'ca.crt',
+      NUMBERING_TLS_CERT_FILE: 'gateway.crt',
+      NUMBERING_TLS_KEY_FILE: 'gateway.key',
+      INSURER_TLS_CERT_FILE: 'insurer.crt',
+      INSURER_TLS_KEY_FILE: 'insurer.key',
+      INSURER_TLS_CLIENT_CA_FILE: 'ca.crt',
+    });
+    expect(env.NUMBERING_TLS_CERT_FILE).toBe('gateway.crt');
+  });
+
+  it('names the variable of a TLS file that cannot be read', () => {
+    expect(() =>
+      insurerServerTls({ INSURER_TLS_CERT_FILE: '/nonexistent/insurer.crt', INSURER_TLS_KEY_FILE: 'k' }),
+    ).toThrow('INSURER_TLS_CERT_FILE /nonexistent/insurer.crt cannot be read (ENOENT)');
   });
 });

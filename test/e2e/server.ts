@@ -34,8 +34,16 @@ export function freePort(): Promise<number> {
 }
 
 export async function startServer(
-  env: Record<string, string>,
-  options: { entry?: string; port?: number; portVariable?: string; readyPath?: string } = {},
+  /** Added to this process's environment; a variable given as `undefined` is left out. */
+  env: Record<string, string | undefined>,
+  options: {
+    entry?: string;
+    port?: number;
+    portVariable?: string;
+    readyPath?: string;
+    /** Ready when the output matches this (a server this test's fetch cannot reach, e.g. mutual TLS). */
+    readyOutput?: RegExp;
+  } = {},
 ): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(
@@ -43,15 +51,17 @@ export async function startServer(
     // With the node flag it is deployed with (npm run start:prod).
     ['--single-threaded-gc', '--import', 'tsx', path.resolve(options.entry ?? 'src/gateway/main.ts')],
     {
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        INSURER_PORT: '0',
-        DEMO_INSURED: '0',
-        [options.portVariable ?? 'PORT']: String(port),
-        ...env,
-      },
+      env: Object.fromEntries(
+        Object.entries({
+          ...process.env,
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'info',
+          INSURER_PORT: '0',
+          DEMO_INSURED: '0',
+          [options.portVariable ?? 'PORT']: String(port),
+          ...env,
+        }).filter(([, v]) => v !== undefined),
+      ),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -66,10 +76,14 @@ export async function startServer(
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
-    try {
-      const res = await fetch(`${url}${options.readyPath ?? '/readyz'}`);
-      if (res.ok) break;
-    } catch {}
+    if (options.readyOutput) {
+      if (options.readyOutput.test(out)) break;
+    } else {
+      try {
+        const res = await fetch(`${url}${options.readyPath ?? '/readyz'}`);
+        if (res.ok) break;
+      } catch {}
+    }
     if (Date.now() > deadline) throw new Error(`gateway did not become ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { loadInsurerEnv } from '../../config/env.js';
 import { failureMessage } from '../../config/errors.js';
+import { insurerServerTls } from '../../config/tls.js';
 import { KeyRing, masterKeyFor } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
 import { createLogger } from '../../gateway/http/logger.js';
+import { serveApp } from '../../gateway/http/serve.js';
 import { loadInsured } from '../../sim/insured/index.js';
 import { createInsurerApp } from './insurer.routes.js';
 import { InsurerService } from './insurer.service.js';
@@ -29,14 +30,18 @@ async function main(): Promise<void> {
     });
     logger.info({ added }, 'insured persons loaded');
   }
-  const server = serve(
+  const tls = insurerServerTls(env);
+  const server = serveApp(
     {
       fetch: createInsurerApp({ insurer, token: env.INSURER_TOKEN, logger }).fetch,
       port: env.INSURER_PORT,
       hostname: env.HOST,
+      tls,
     },
     (info) =>
-      process.stdout.write(`insurer intermediate server on http://${env.HOST}:${info.port}/insurer/v1\n`),
+      process.stdout.write(
+        `insurer intermediate server on ${tls ? 'https' : 'http'}://${env.HOST}:${info.port}/insurer/v1${tls?.clientCa ? ' (mutual TLS)' : ''}\n`,
+      ),
   );
   const shutdown = async () => {
     server.close();
