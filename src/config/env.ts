@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { OperatorError } from './errors.js';
-import { checkInsurerServerTls, insurerServerTlsShape } from './tls.js';
+import { checkServerTls, gatewayTlsShape, insurerServerTlsShape } from './tls.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -18,6 +18,7 @@ export const envSchema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('127.0.0.1'),
+    ...gatewayTlsShape,
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -133,7 +134,8 @@ export const envSchema = z
         path: ['NUMBERING_URL'],
         message: 'NUMBERING_TLS_* files need an https NUMBERING_URL',
       });
-    checkInsurerServerTls(e, ctx);
+    checkServerTls('INSURER_TLS_', e, ctx);
+    checkServerTls('TLS_', e, ctx);
   })
   .transform((e) => ({
     ...e,
@@ -188,7 +190,7 @@ export const insurerEnvSchema = z
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     ...insurerServerTlsShape,
   })
-  .superRefine(checkInsurerServerTls)
+  .superRefine((e, ctx) => checkServerTls('INSURER_TLS_', e, ctx))
   .transform((e) => ({
     ...e,
     DATA_DIR: path.resolve(e.DATA_DIR),

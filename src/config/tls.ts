@@ -2,36 +2,53 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OperatorError } from './errors.js';
 
-/** The insurer server's own TLS files (both servers read them: `npm start` and `start:insurer`). */
-export const insurerServerTlsShape = {
-  /** Serve the insurer server over HTTPS with this certificate (PEM) … */
-  INSURER_TLS_CERT_FILE: z.string().min(1).optional(),
-  /** … and its private key (PEM). */
-  INSURER_TLS_KEY_FILE: z.string().min(1).optional(),
-  /** Require a client certificate issued by this CA (PEM): mutual TLS. */
-  INSURER_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+const pemFile = () => z.string().min(1).optional();
+
+/**
+ * A server's TLS files, `<prefix>CERT_FILE`, `<prefix>KEY_FILE` and `<prefix>CLIENT_CA_FILE`:
+ * serve over HTTPS with the certificate and key; with a client CA, require a client
+ * certificate it issued (mutual TLS).
+ */
+type ServerTlsVariables<P extends string> = Record<
+  `${P}${'CERT' | 'KEY' | 'CLIENT_CA'}_FILE`,
+  string | undefined
+>;
+
+/** The gateway's own TLS (`TLS_*`). */
+export const gatewayTlsShape = {
+  TLS_CERT_FILE: pemFile(),
+  TLS_KEY_FILE: pemFile(),
+  TLS_CLIENT_CA_FILE: pemFile(),
 };
 
-/** The checks of {@link insurerServerTlsShape} that span variables. */
-export function checkInsurerServerTls(
-  e: {
-    INSURER_TLS_CERT_FILE?: string | undefined;
-    INSURER_TLS_KEY_FILE?: string | undefined;
-    INSURER_TLS_CLIENT_CA_FILE?: string | undefined;
-  },
+/** The insurer server's TLS (`INSURER_TLS_*`; read by `npm start` and `start:insurer` alike). */
+export const insurerServerTlsShape = {
+  INSURER_TLS_CERT_FILE: pemFile(),
+  INSURER_TLS_KEY_FILE: pemFile(),
+  INSURER_TLS_CLIENT_CA_FILE: pemFile(),
+};
+
+/**
+ * The checks of a server's TLS variables that span variables: certificate and key go
+ * together; a client CA needs them.
+ *
+ * @example
+ * schema.superRefine((e, ctx) => checkServerTls('INSURER_TLS_', e, ctx));
+ */
+export function checkServerTls<P extends string>(
+  prefix: P,
+  e: Partial<ServerTlsVariables<P>>,
   ctx: z.RefinementCtx,
 ): void {
-  if (Boolean(e.INSURER_TLS_CERT_FILE) !== Boolean(e.INSURER_TLS_KEY_FILE))
+  const v = e as Record<string, string | undefined>;
+  const [cert, key, clientCa] = [`${prefix}CERT_FILE`, `${prefix}KEY_FILE`, `${prefix}CLIENT_CA_FILE`];
+  if (Boolean(v[cert]) !== Boolean(v[key]))
+    ctx.addIssue({ code: 'custom', path: [key], message: `${cert} and ${key} go together` });
+  if (v[clientCa] && !v[cert])
     ctx.addIssue({
       code: 'custom',
-      path: ['INSURER_TLS_KEY_FILE'],
-      message: 'INSURER_TLS_CERT_FILE and INSURER_TLS_KEY_FILE go together',
-    });
-  if (e.INSURER_TLS_CLIENT_CA_FILE && !e.INSURER_TLS_CERT_FILE)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['INSURER_TLS_CLIENT_CA_FILE'],
-      message: 'needs INSURER_TLS_CERT_FILE and INSURER_TLS_KEY_FILE (mutual TLS is TLS first)',
+      path: [clientCa],
+      message: `needs ${cert} and ${key} (mutual TLS is TLS first)`,
     });
 }
 
@@ -72,20 +89,21 @@ export interface ServerTls {
 }
 
 /**
- * The insurer server's TLS from its `INSURER_TLS_*` files, or undefined (plain HTTP).
+ * A server's TLS from its `<prefix>*_FILE` variables, or undefined (plain HTTP).
  *
  * @example
- * const tls = insurerServerTls(env); // { cert, key, clientCa? }
+ * const tls = serverTls('INSURER_TLS_', env); // { cert, key, clientCa? }
  */
-export function insurerServerTls(e: {
-  INSURER_TLS_CERT_FILE?: string | undefined;
-  INSURER_TLS_KEY_FILE?: string | undefined;
-  INSURER_TLS_CLIENT_CA_FILE?: string | undefined;
-}): ServerTls | undefined {
+export function serverTls<P extends string>(
+  prefix: P,
+  e: Partial<ServerTlsVariables<P>>,
+): ServerTls | undefined {
+  const v = e as Record<string, string | undefined>;
+  const name = (kind: string) => `${prefix}${kind}_FILE`;
   const pem = readPemFiles({
-    cert: ['INSURER_TLS_CERT_FILE', e.INSURER_TLS_CERT_FILE],
-    key: ['INSURER_TLS_KEY_FILE', e.INSURER_TLS_KEY_FILE],
-    clientCa: ['INSURER_TLS_CLIENT_CA_FILE', e.INSURER_TLS_CLIENT_CA_FILE],
+    cert: [name('CERT'), v[name('CERT')]],
+    key: [name('KEY'), v[name('KEY')]],
+    clientCa: [name('CLIENT_CA'), v[name('CLIENT_CA')]],
   });
   if (!pem?.cert || !pem.key) return undefined;
   return { cert: pem.cert, key: pem.key, ...(pem.clientCa ? { clientCa: pem.clientCa } : {}) };

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { loadEnv } from '../config/env.js';
 import { failureMessage } from '../config/errors.js';
-import { insurerServerTls, readPemFiles } from '../config/tls.js';
+import { readPemFiles, serverTls } from '../config/tls.js';
 import { masterKeyFor } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
@@ -36,7 +35,7 @@ async function main(): Promise<void> {
     cert: ['NUMBERING_TLS_CERT_FILE', env.NUMBERING_TLS_CERT_FILE],
     key: ['NUMBERING_TLS_KEY_FILE', env.NUMBERING_TLS_KEY_FILE],
   });
-  const insurerTls = insurerServerTls(env);
+  const insurerTls = serverTls('INSURER_TLS_', env);
   const numberingPort = env.NUMBERING_URL
     ? new InsurerHttpClient({
         baseUrl: env.NUMBERING_URL,
@@ -93,45 +92,56 @@ async function main(): Promise<void> {
       ? serveApp({ fetch: insurerApp.fetch, port: env.INSURER_PORT, hostname: env.HOST, tls: insurerTls })
       : undefined;
 
-  const server = serve({ fetch: system.app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
-    const base = `http://${env.HOST}:${info.port}`;
-    const lines = [
-      '',
-      `pmh-gateway is running on ${database.kind === 'pglite' ? `PGlite (${path.join(env.DATA_DIR, 'pglite')})` : 'PostgreSQL'}`,
-      `  API docs        ${base}/docs`,
-      `  OpenAPI         ${base}/openapi.json`,
-      `  health          ${base}/healthz   ${base}/readyz`,
-      remote
-        ? `  municipality API ${base}/api/v1   → PMH at ${env.PMH_BASE_URL} (outbox: ${base}/status, ${base}/metrics)`
-        : `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1   status ${base}/status`,
-      ...(env.INSURER_PORT > 0
-        ? [
-            `  insurer server  ${insurerTls ? 'https' : 'http'}://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE}${insurerTls?.clientCa ? '; mutual TLS' : ''})`,
-          ]
-        : []),
-      ...(remote
-        ? []
-        : [`  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`]),
-    ];
-    if (database.kind === 'postgres' && !process.execArgv.includes('--single-threaded-gc'))
-      lines.push(
-        '  note            started without node --single-threaded-gc (as `npm run start:prod` does): on a small host V8’s background collector threads widen the lookups’ latency tail',
-      );
-    if (database.kind === 'postgres' && process.platform === 'linux' && !process.env.MALLOC_MMAP_THRESHOLD_)
-      lines.push(
-        '  note            started without MALLOC_MMAP_THRESHOLD_=131072 (as `npm run start:prod` does): glibc then keeps freed large buffers, ~40 MB more resident while a linkage file is processed',
-      );
-    if (demo) lines.push(`  demo tokens     ${demo.file}`);
-    if (demo && !remote) {
-      if (demoExchange)
-        lines.push(`  exchange        ${base}/exchange/v1   (agencies, tokens, keys: ${demoExchange.file})`);
-      lines.push(
-        `  clinic, portal  ${base}/sim/clinic   ${base}/sim/portal  (simulated terminal and My Number Portal)`,
-      );
-      lines.push(`  try: npm run sim:case-system -- --subjects 1000 --encoding cp932`);
-    }
-    process.stdout.write(`${lines.join('\n')}\n\n`);
-  });
+  const gatewayTls = serverTls('TLS_', env);
+  const server = serveApp(
+    { fetch: system.app.fetch, port: env.PORT, hostname: env.HOST, tls: gatewayTls },
+    (info) => {
+      const base = `${gatewayTls ? 'https' : 'http'}://${env.HOST}:${info.port}`;
+      const lines = [
+        '',
+        `pmh-gateway is running on ${database.kind === 'pglite' ? `PGlite (${path.join(env.DATA_DIR, 'pglite')})` : 'PostgreSQL'}`,
+        ...(gatewayTls
+          ? [
+              `  TLS             ${gatewayTls.clientCa ? 'mutual: clients need a certificate issued by TLS_CLIENT_CA_FILE' : 'server certificate from TLS_CERT_FILE'}`,
+            ]
+          : []),
+        `  API docs        ${base}/docs`,
+        `  OpenAPI         ${base}/openapi.json`,
+        `  health          ${base}/healthz   ${base}/readyz`,
+        remote
+          ? `  municipality API ${base}/api/v1   → PMH at ${env.PMH_BASE_URL} (outbox: ${base}/status, ${base}/metrics)`
+          : `  municipality API ${base}/api/v1   hub API ${base}/pmh/v1   status ${base}/status`,
+        ...(env.INSURER_PORT > 0
+          ? [
+              `  insurer server  ${insurerTls ? 'https' : 'http'}://${env.HOST}:${env.INSURER_PORT}/insurer/v1 (token in ${env.INSURER_TOKEN ? 'INSURER_TOKEN' : env.INSURER_TOKEN_FILE}${insurerTls?.clientCa ? '; mutual TLS' : ''})`,
+            ]
+          : []),
+        ...(remote
+          ? []
+          : [`  numbering       ${env.NUMBERING_URL ? `over HTTP to ${env.NUMBERING_URL}` : 'in process'}`]),
+      ];
+      if (database.kind === 'postgres' && !process.execArgv.includes('--single-threaded-gc'))
+        lines.push(
+          '  note            started without node --single-threaded-gc (as `npm run start:prod` does): on a small host V8’s background collector threads widen the lookups’ latency tail',
+        );
+      if (database.kind === 'postgres' && process.platform === 'linux' && !process.env.MALLOC_MMAP_THRESHOLD_)
+        lines.push(
+          '  note            started without MALLOC_MMAP_THRESHOLD_=131072 (as `npm run start:prod` does): glibc then keeps freed large buffers, ~40 MB more resident while a linkage file is processed',
+        );
+      if (demo) lines.push(`  demo tokens     ${demo.file}`);
+      if (demo && !remote) {
+        if (demoExchange)
+          lines.push(
+            `  exchange        ${base}/exchange/v1   (agencies, tokens, keys: ${demoExchange.file})`,
+          );
+        lines.push(
+          `  clinic, portal  ${base}/sim/clinic   ${base}/sim/portal  (simulated terminal and My Number Portal)`,
+        );
+        lines.push(`  try: npm run sim:case-system -- --subjects 1000 --encoding cp932`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+    },
+  );
 
   for (const [name, listener] of [
     ['gateway', server],

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv, loadInsurerEnv } from '../../src/config/env.js';
-import { insurerServerTls } from '../../src/config/tls.js';
+import { serverTls } from '../../src/config/tls.js';
 
 describe('loadEnv', () => {
   it('defaults to PGlite under ./data on port 3000', () => {
@@ -86,7 +86,10 @@ describe('loadEnv', () => {
 
   it('names the variable of a TLS file that cannot be read', () => {
     expect(() =>
-      insurerServerTls({ INSURER_TLS_CERT_FILE: '/nonexistent/insurer.crt', INSURER_TLS_KEY_FILE: 'k' }),
+      serverTls('INSURER_TLS_', {
+        INSURER_TLS_CERT_FILE: '/nonexistent/insurer.crt',
+        INSURER_TLS_KEY_FILE: 'k',
+      }),
     ).toThrow('INSURER_TLS_CERT_FILE /nonexistent/insurer.crt cannot be read (ENOENT)');
   });
 });

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadInsurerEnv } from '../../config/env.js';
 import { failureMessage } from '../../config/errors.js';
-import { insurerServerTls } from '../../config/tls.js';
+import { serverTls } from '../../config/tls.js';
 import { KeyRing, masterKeyFor } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     });
     logger.info({ added }, 'insured persons loaded');
   }
-  const tls = insurerServerTls(env);
+  const tls = serverTls('INSURER_TLS_', env);
   const server = serveApp(
     {
       fetch: createInsurerApp({ insurer, token: env.INSURER_TOKEN, logger }).fetch,

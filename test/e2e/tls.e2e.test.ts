@@ -8,9 +8,10 @@ import { type CertificateAndKey, createPrivateCa, issueCertificate } from '../..
 import { writeLinkageFile } from '../../src/sim/case-system/linkage-file.js';
 import { freePort, type ServerProcess, startServer } from './server.js';
 
-// The hub → insurer link over mutual TLS (A16): the insurer intermediate server runs as its
-// own process with INSURER_TLS_*; the gateway numbers through it with NUMBERING_TLS_*. Both
-// on PGlite of their own (DATABASE_URL, when set, is not passed on).
+// Links over mutual TLS (A16). The hub → insurer link: the insurer intermediate server runs as
+// its own process with INSURER_TLS_*, the gateway numbers through it with NUMBERING_TLS_*. The
+// gateway's own API with TLS_*. Each process on a PGlite of its own (DATABASE_URL, when set, is
+// not passed on).
 
 const PEOPLE = 20;
 const dir = mkdtempSync(path.join(tmpdir(), 'pmh-numbering-tls-'));
@@ -34,14 +35,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A GET to the insurer server with the given client certificate (or none): the status, or the refusal. */
-function knock(port: number, client?: string): Promise<number | string> {
+/** A GET with the given client certificate (or none): the status, or the refusal. */
+function knock(
+  port: number,
+  client?: string,
+  urlPath = '/insurer/v1/eligibility-links/U00000000001',
+): Promise<number | string> {
   return new Promise((resolve) => {
     const req = request(
       {
         host: '127.0.0.1',
         port,
-        path: '/insurer/v1/eligibility-links/U00000000001',
+        path: urlPath,
         ca: files['ca.crt'],
         ...(client ? { cert: files[`${client}.crt`], key: files[`${client}.key`] } : {}),
       },
@@ -55,7 +60,7 @@ function knock(port: number, client?: string): Promise<number | string> {
   });
 }
 
-describe('numbering over mutual TLS, gateway and insurer server as separate processes', () => {
+describe('mutual TLS between the processes', () => {
   it('numbers subjects through a mutual-TLS link, and the insurer server refuses a client without a certificate of its CA', async () => {
     const token = randomBytes(24).toString('base64url');
     const insurerPort = await freePort();
@@ -132,5 +137,25 @@ describe('numbering over mutual TLS, gateway and insurer server as separate proc
         NUMBERING_TLS_CA_FILE: file('ca.crt'),
       }),
     ).rejects.toThrow(/NUMBERING_URL: NUMBERING_TLS_\* files need an https NUMBERING_URL/);
+  });
+
+  it('serves the gateway itself over mutual TLS when TLS_* are given', async () => {
+    const port = await freePort();
+    const gateway = await startServer(
+      {
+        DATABASE_URL: undefined,
+        DATA_DIR: path.join(dir, 'gateway-tls'),
+        TLS_CERT_FILE: file('insurer.crt'),
+        TLS_KEY_FILE: file('insurer.key'),
+        TLS_CLIENT_CA_FILE: file('ca.crt'),
+      },
+      { port, readyOutput: /pmh-gateway is running/ },
+    );
+    servers.push(gateway);
+    expect(gateway.output()).toContain(`https://127.0.0.1:${port}/docs`);
+    expect(gateway.output()).toContain('TLS             mutual');
+    expect(await knock(port, 'gateway', '/healthz')).toBe(200);
+    expect(await knock(port, undefined, '/healthz'), 'no client certificate').not.toBeTypeOf('number');
+    expect(await knock(port, 'stranger', '/healthz'), 'a certificate of another CA').not.toBeTypeOf('number');
   });
 });
