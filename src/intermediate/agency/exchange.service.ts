@@ -230,7 +230,13 @@ export class ExchangeService {
             actor: caller.actor,
             action: AUDIT_ACTIONS.inquiryRefused,
             requestId: caller.requestId,
-            detail: { inquiryId: id, providerId: input.providerId, procedure: input.procedure, reason },
+            detail: {
+              inquiryId: id,
+              requesterId: caller.requesterId,
+              providerId: input.providerId,
+              procedure: input.procedure,
+              reason,
+            },
           },
         ]);
       });
@@ -271,6 +277,7 @@ export class ExchangeService {
             inquiryId: id,
             permitId,
             entryId: decision.entryId,
+            requesterId: caller.requesterId,
             providerId: input.providerId,
             procedure: input.procedure,
           },
@@ -279,7 +286,12 @@ export class ExchangeService {
           actor: { kind: 'system', id: `agency:${input.providerId}` },
           action: status === 'answered' ? AUDIT_ACTIONS.inquiryAnswered : AUDIT_ACTIONS.inquiryHeld,
           requestId: caller.requestId,
-          detail: { inquiryId: id, heldItems: held },
+          detail: {
+            inquiryId: id,
+            requesterId: caller.requesterId,
+            providerId: input.providerId,
+            heldItems: held,
+          },
         },
       ]);
     });

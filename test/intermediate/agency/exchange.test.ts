@@ -289,13 +289,19 @@ describe('inquiries', () => {
     ]);
     const [permitted, answer] = answeredLog;
     expect(permitted).toMatchObject(requester);
+    // The agencies by id, so that the log reads alone even once a client is removed.
     expect(JSON.parse(permitted?.detail ?? '{}')).toMatchObject({
       inquiryId: answered.inquiryId,
+      requesterId: KANAGAWA,
       providerId: TOKYO,
       procedure: 'public-assistance',
     });
     expect(answer).toMatchObject({ actor_kind: 'system', actor_id: `agency:${TOKYO}` });
-    expect(JSON.parse(answer?.detail ?? '{}')).toMatchObject({ inquiryId: answered.inquiryId });
+    expect(JSON.parse(answer?.detail ?? '{}')).toMatchObject({
+      inquiryId: answered.inquiryId,
+      requesterId: KANAGAWA,
+      providerId: TOKYO,
+    });
     expect(answeredLog.map((e) => new Date(e.at).toISOString())).toEqual([at, at]);
     expect(JSON.stringify(answeredLog), 'the log holds no item value').not.toContain('低所得2');
 
@@ -304,6 +310,7 @@ describe('inquiries', () => {
     expect(refusedLog[0]).toMatchObject(requester);
     expect(new Date(refusedLog[0]?.at ?? 0).toISOString()).toBe(at);
     expect(JSON.parse(refusedLog[0]?.detail ?? '{}')).toMatchObject({
+      requesterId: KANAGAWA,
       providerId: TOKYO,
       procedure: 'disaster-victim-ledger',
       reason: 'procedure-not-permitted',
