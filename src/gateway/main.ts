@@ -128,6 +128,11 @@ async function main(): Promise<void> {
         lines.push(
           '  note            started without MALLOC_MMAP_THRESHOLD_=131072 (as `npm run start:prod` does): glibc then keeps freed large buffers, ~40 MB more resident while a linkage file is processed',
         );
+      lines.push(
+        master.created
+          ? `  master key      ${env.MASTER_KEY_FILE} (new: back it up — without it the data cannot be decrypted)`
+          : `  master key      ${env.MASTER_KEY_FILE} (the data, keys and tokens of earlier starts are kept)`,
+      );
       if (demo) lines.push(`  demo tokens     ${demo.file}`);
       if (demo && !remote) {
         if (demoExchange)

@@ -11,11 +11,12 @@ const dir = await mkdtemp(path.join(tmpdir(), 'pmh-e2e-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe.skipIf(Boolean(process.env.DATABASE_URL))('the gateway as its own process on PGlite', () => {
-  it('starts, answers health, docs and a CP932 linkage file, and keeps demo tokens across a restart', async () => {
+  it('starts, answers health, docs and a CP932 linkage file, keeps demo tokens across a restart, and refuses a second process on its data', async () => {
     const env = { DATA_DIR: dir };
     const server = await startServer(env);
     try {
       expect(server.output()).toContain('/docs');
+      expect(server.output()).toContain('(new: back it up');
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${server.url}/docs`)).text()).toContain('openapi.json');
       const token = server.token();
@@ -48,6 +49,10 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the gateway as its own proce
         headers: { authorization: `Bearer ${token}` },
       });
       expect(res.status, 'the demo token still authenticates after a restart').toBe(404);
+      expect(again.output()).toContain('(the data, keys and tokens of earlier starts are kept)');
+      await expect(startServer(env), 'a second process on the same folder').rejects.toThrow(
+        /The data folder .* is in use by another process \(pid \d+\)/,
+      );
     } finally {
       await again.stop();
     }
