@@ -136,6 +136,12 @@ export const envSchema = z
       });
     checkServerTls('INSURER_TLS_', e, ctx);
     checkServerTls('TLS_', e, ctx);
+    if (e.INSURER_PORT === 0 && e.INSURER_TLS_CERT_FILE)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INSURER_TLS_CERT_FILE'],
+        message: 'is for the insurer server this process serves, and INSURER_PORT=0 serves none',
+      });
   })
   .transform((e) => ({
     ...e,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { OperatorError } from './errors.js';
 
@@ -69,16 +70,38 @@ export function readPemFiles<K extends string>(
     readonly [string, string | undefined],
   ][]) {
     if (!file) continue;
+    let text: string;
     try {
-      out[kind] = readFileSync(file, 'utf8');
-      any = true;
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new OperatorError(
         `${variable} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
       );
     }
+    // An empty file (a secret not mounted yet) must not quietly mean "no TLS" or "trust the
+    // public CAs": it stops start-up like a missing one.
+    if (!text.includes('-----BEGIN '))
+      throw new OperatorError(`${variable} ${file} holds no PEM block (empty, or not PEM)`);
+    out[kind] = text;
+    any = true;
   }
   return any ? out : undefined;
+}
+
+/**
+ * Checks that PEM texts make a usable TLS setting (certificate and key belong together, each
+ * parses), naming the variables when they do not, so that the failure is at start-up and
+ * says what to fix rather than an OpenSSL error from the first connection.
+ *
+ * @example
+ * checkTlsMaterial({ cert, key }, 'INSURER_TLS_CERT_FILE / INSURER_TLS_KEY_FILE');
+ */
+export function checkTlsMaterial(pem: { ca?: string; cert?: string; key?: string }, variables: string): void {
+  try {
+    createSecureContext(pem);
+  } catch (err) {
+    throw new OperatorError(`${variables}: not a usable TLS setting (${(err as Error).message})`);
+  }
 }
 
 /** TLS of a server: its certificate and key, and (mutual TLS) a CA its clients' certificates must chain to. */
@@ -106,5 +129,9 @@ export function serverTls<P extends string>(
     clientCa: [name('CLIENT_CA'), v[name('CLIENT_CA')]],
   });
   if (!pem?.cert || !pem.key) return undefined;
+  checkTlsMaterial(
+    { cert: pem.cert, key: pem.key, ...(pem.clientCa ? { ca: pem.clientCa } : {}) },
+    `${name('CERT')} / ${name('KEY')}${pem.clientCa ? ` / ${name('CLIENT_CA')}` : ''}`,
+  );
   return { cert: pem.cert, key: pem.key, ...(pem.clientCa ? { clientCa: pem.clientCa } : {}) };
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadEnv } from '../config/env.js';
 import { failureMessage } from '../config/errors.js';
-import { readPemFiles, serverTls } from '../config/tls.js';
+import { checkTlsMaterial, readPemFiles, serverTls } from '../config/tls.js';
 import { masterKeyFor } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
@@ -35,7 +35,9 @@ async function main(): Promise<void> {
     cert: ['NUMBERING_TLS_CERT_FILE', env.NUMBERING_TLS_CERT_FILE],
     key: ['NUMBERING_TLS_KEY_FILE', env.NUMBERING_TLS_KEY_FILE],
   });
+  if (numberingTls) checkTlsMaterial(numberingTls, 'NUMBERING_TLS_*_FILE');
   const insurerTls = serverTls('INSURER_TLS_', env);
+  const gatewayTls = serverTls('TLS_', env);
   const numberingPort = env.NUMBERING_URL
     ? new InsurerHttpClient({
         baseUrl: env.NUMBERING_URL,
@@ -92,7 +94,6 @@ async function main(): Promise<void> {
       ? serveApp({ fetch: insurerApp.fetch, port: env.INSURER_PORT, hostname: env.HOST, tls: insurerTls })
       : undefined;
 
-  const gatewayTls = serverTls('TLS_', env);
   const server = serveApp(
     { fetch: system.app.fetch, port: env.PORT, hostname: env.HOST, tls: gatewayTls },
     (info) => {

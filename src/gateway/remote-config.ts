@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../config/env.js';
 import { OperatorError } from '../config/errors.js';
-import { readPemFiles } from '../config/tls.js';
+import { checkTlsMaterial, readPemFiles } from '../config/tls.js';
 import { CircuitBreaker } from './http/circuit-breaker.js';
 import { createRemotePmhDispatcher, RemotePmhClient } from './remote-pmh/index.js';
 import type { RemotePmhOptions } from './system.js';
@@ -85,6 +85,7 @@ export function remotePmhFromEnv(
     cert: ['PMH_TLS_CERT_FILE', env.PMH_TLS_CERT_FILE],
     key: ['PMH_TLS_KEY_FILE', env.PMH_TLS_KEY_FILE],
   });
+  if (tls) checkTlsMaterial(tls, 'PMH_TLS_*_FILE');
   const dispatcher = createRemotePmhDispatcher(env.PMH_BASE_URL, tls ? { tls } : {});
   const breaker = new CircuitBreaker({ openMs: env.PMH_BREAKER_OPEN_MS });
   const client = new RemotePmhClient({

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvError, loadEnv, loadInsurerEnv } from '../../src/config/env.js';
 import { serverTls } from '../../src/config/tls.js';
+import { createPrivateCa, issueCertificate } from '../../src/crypto/index.js';
 
 describe('loadEnv', () => {
   it('defaults to PGlite under ./data on port 3000', () => {
@@ -91,5 +94,44 @@ describe('loadEnv', () => {
         INSURER_TLS_KEY_FILE: 'k',
       }),
     ).toThrow('INSURER_TLS_CERT_FILE /nonexistent/insurer.crt cannot be read (ENOENT)');
+  });
+
+  it('refuses an empty or non-PEM TLS file, and a certificate with a key not its own, naming the variables', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pmh-tls-'));
+    const ca = createPrivateCa({ commonName: 'env test CA' });
+    const a = issueCertificate(ca, { commonName: 'a', usage: 'server' });
+    const b = issueCertificate(ca, { commonName: 'b', usage: 'server' });
+    const write = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      return path.join(dir, name);
+    };
+    const [empty, cert, otherKey] = [
+      write('empty.pem', ''),
+      write('a.crt', a.certPem),
+      write('b.key', b.keyPem),
+    ];
+    try {
+      expect(() => serverTls('TLS_', { TLS_CERT_FILE: cert, TLS_KEY_FILE: empty })).toThrow(
+        `TLS_KEY_FILE ${empty} holds no PEM block`,
+      );
+      expect(() =>
+        serverTls('TLS_', {
+          TLS_CERT_FILE: cert,
+          TLS_KEY_FILE: write('a.key', a.keyPem),
+          TLS_CLIENT_CA_FILE: empty,
+        }),
+      ).toThrow('TLS_CLIENT_CA_FILE');
+      expect(() => serverTls('TLS_', { TLS_CERT_FILE: cert, TLS_KEY_FILE: otherKey })).toThrow(
+        /^TLS_CERT_FILE \/ TLS_KEY_FILE: not a usable TLS setting/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses insurer server TLS files when this process serves no insurer server', () => {
+    expect(() =>
+      loadEnv({ INSURER_PORT: '0', INSURER_TLS_CERT_FILE: 'c', INSURER_TLS_KEY_FILE: 'k' }),
+    ).toThrow(/INSURER_TLS_CERT_FILE: is for the insurer server this process serves/);
   });
 });

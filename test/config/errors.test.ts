@@ -24,6 +24,27 @@ describe('failureMessage', () => {
     );
   });
 
+  it('does not blame PostgreSQL for a missing file, and gives a failed query by its cause, never its parameters', () => {
+    const missing = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+    });
+    expect(failureMessage(missing, 'pmh-gateway failed to start')).toBe(
+      "pmh-gateway failed to start: Error: ENOENT: no such file or directory, open 'x'",
+    );
+    const query = new Error('Failed query: insert into t values ($1)\nparams: 123456789018', {
+      cause: Object.assign(new Error('duplicate key value violates unique constraint "t_pkey"'), {
+        name: 'PostgresError',
+      }),
+    });
+    expect(failureMessage(query, 'pmh-gateway failed to start')).toBe(
+      'pmh-gateway failed to start: PostgresError: duplicate key value violates unique constraint "t_pkey"',
+    );
+    expect(failureMessage(new Error('bad value 123456789018'), 'x')).toBe(
+      'x: Error: bad value [redacted-12-digits]',
+    );
+  });
+
   it('names anything else with what failed', () => {
     expect(failureMessage(new TypeError('boom'), 'reconciliation failed')).toBe(
       'reconciliation failed: TypeError: boom',

@@ -1,12 +1,21 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { DataDirInUseError, lockDataDir } from '../../src/db/data-dir-lock.js';
 
-const folder = () => path.join(mkdtempSync(path.join(tmpdir(), 'pmh-lock-')), 'pglite');
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+/** A data folder's path in a fresh temporary folder (removed after the file). */
+function folder(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pmh-lock-'));
+  made.push(dir);
+  return path.join(dir, 'pglite');
+}
 
 /** A live process that is not this one, and its start time as the lock records it. */
 async function otherProcess() {
@@ -29,7 +38,7 @@ describe('the PGlite data folder lock', () => {
     const first = await openDatabase({ dataDir });
     await expect(openDatabase({ dataDir })).rejects.toThrow(DataDirInUseError);
     await expect(openDatabase({ dataDir })).rejects.toThrow(
-      /in use by another process \(pid \d+\).*DATABASE_URL/,
+      /in use by another process: process \d+ holds .*DATABASE_URL/,
     );
     expect(existsSync(`${dataDir}.lock`)).toBe(true);
     await first.close();
@@ -43,7 +52,7 @@ describe('the PGlite data folder lock', () => {
       const dataDir = folder();
       const other = await otherProcess();
       writeFileSync(`${dataDir}.lock`, JSON.stringify({ pid: other.pid, started: other.started }));
-      expect(() => lockDataDir(dataDir)).toThrow(new RegExp(`pid ${other.pid}`));
+      expect(() => lockDataDir(dataDir)).toThrow(`process ${other.pid} holds`);
       await other.stop();
       const release = lockDataDir(dataDir);
       expect(JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')).pid).toBe(process.pid);
@@ -64,11 +73,33 @@ describe('the PGlite data folder lock', () => {
     },
   );
 
-  it('takes over a lock file that cannot be read', () => {
+  it('leaves a lock it cannot judge alone (not its own format, another host) and names it', () => {
     const dataDir = folder();
     writeFileSync(`${dataDir}.lock`, 'not json');
+    expect(() => lockDataDir(dataDir)).toThrow(`delete ${dataDir}.lock`);
+    writeFileSync(`${dataDir}.lock`, JSON.stringify({ pid: 1, host: 'another-host' }));
+    expect(() => lockDataDir(dataDir)).toThrow(/on host another-host/);
+    expect(readFileSync(`${dataDir}.lock`, 'utf8'), 'still theirs').toContain('another-host');
+  });
+
+  it.skipIf(!existsSync('/proc/sys/kernel/random/boot_id'))(
+    'takes over a lock written before a reboot, even if its pid is alive now',
+    () => {
+      const dataDir = folder();
+      writeFileSync(
+        `${dataDir}.lock`,
+        JSON.stringify({ pid: process.pid, host: hostname(), boot: 'an-earlier-boot' }),
+      );
+      lockDataDir(dataDir)();
+      expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    },
+  );
+
+  it('leaves no file of its own behind but the lock, and after release none at all', () => {
+    const dataDir = folder();
     const release = lockDataDir(dataDir);
+    expect(readdirSync(path.dirname(dataDir))).toEqual(['pglite.lock']);
     release();
-    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    expect(readdirSync(path.dirname(dataDir))).toEqual([]);
   });
 });

@@ -51,7 +51,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the gateway as its own proce
       expect(res.status, 'the demo token still authenticates after a restart').toBe(404);
       expect(again.output()).toContain('(the data, keys and tokens of earlier starts are kept)');
       await expect(startServer(env), 'a second process on the same folder').rejects.toThrow(
-        /The data folder .* is in use by another process \(pid \d+\)/,
+        /The data folder .* is in use by another process: process \d+ holds /,
       );
     } finally {
       await again.stop();

@@ -5,6 +5,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { EnvError } from '../../config/env.js';
+import { OperatorError } from '../../config/errors.js';
 
 /** Thrown for a bad command line (or a bad PORT/HOST behind a default); the CLI exits 2. */
 export class UsageError extends Error {
@@ -129,8 +130,8 @@ export type ExpectedError = abstract new (...args: never[]) => Error;
 /**
  * Runs a simulator command line and returns its exit code: `--help` prints the usage (0);
  * a mistake in the arguments prints one line `error: … (see npm run X -- --help)` (2), as does
- * an invalid environment; an `expected` error prints `error: …` (1). Anything else is a bug
- * and is thrown.
+ * an invalid environment; an operator's error (a data folder in use, a key that does not fit)
+ * or an `expected` error prints `error: …` (1). Anything else is a bug and is thrown.
  *
  * @example
  * process.exitCode = await runCli(CLINIC_CLI, (options) => runClinic(options, …), { expected: [DemoDataError] });
@@ -157,7 +158,7 @@ export async function runCli<T extends { help: boolean }>(
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }
-    if (opts.expected?.some((kind) => error instanceof kind)) {
+    if (error instanceof OperatorError || opts.expected?.some((kind) => error instanceof kind)) {
       io.stderr.write(`error: ${(error as Error).message}\n`);
       return 1;
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadEnv } from '../../config/env.js';
-import { KeyRing, loadOrCreateMasterKey } from '../../crypto/index.js';
+import { KeyRing, masterKeyFor } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';
 import { runMigrations } from '../../db/migrate.js';
 import { type InsuredPersonInput, InsurerService } from '../../intermediate/insurer/index.js';
@@ -24,7 +24,7 @@ async function main({ people, seed, offset, mismatchEvery }: InsuredCliOptions, 
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
   );
   await runMigrations(database);
-  const keyRing = await KeyRing.open(database.db, loadOrCreateMasterKey(env.MASTER_KEY_FILE).key);
+  const keyRing = await KeyRing.open(database.db, (await masterKeyFor(database.db, env.MASTER_KEY_FILE)).key);
   const insurer = new InsurerService({ db: database.db, keyRing, clock: () => new Date() });
   const opts = { seed, size: people, offset, ...(mismatchEvery > 0 ? { mismatchEvery } : {}) };
   const started = performance.now();
