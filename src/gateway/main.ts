@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadEnv } from '../config/env.js';
-import { failureMessage } from '../config/errors.js';
+import { failureMessage, makeDataDir } from '../config/errors.js';
 import { checkTlsMaterial, readPemFiles, serverTls } from '../config/tls.js';
 import { masterKeyFor } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
@@ -18,7 +17,7 @@ import { buildSystem } from './system.js';
 async function main(): Promise<void> {
   const env = loadEnv();
   const logger = createLogger(env.LOG_LEVEL);
-  mkdirSync(env.DATA_DIR, { recursive: true });
+  makeDataDir(env.DATA_DIR);
   const database = await openDatabase(
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
   );
@@ -84,7 +83,8 @@ async function main(): Promise<void> {
     });
     system.app.route('/sim', createSimulatorPages(sims));
   }
-  if (env.DEMO && env.DEMO_INSURED > 0) {
+  // In remote mode PMH numbers subjects itself: the demo's insurer server would serve nobody.
+  if (env.DEMO && env.DEMO_INSURED > 0 && !remote) {
     const added = await seedDemoInsured(system.insurer, env.DEMO_INSURED);
     if (added > 0) logger.info({ added }, 'loaded demo insured persons into the insurer intermediate server');
   }
@@ -157,7 +157,9 @@ async function main(): Promise<void> {
       process.stderr.write(
         err.code === 'EADDRINUSE'
           ? `The ${name} cannot listen: the port is already in use (set ${name === 'gateway' ? 'PORT' : 'INSURER_PORT'}).\n`
-          : `The ${name} stopped: ${err.name}: ${err.message}\n`,
+          : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EADDRNOTAVAIL'
+            ? `The ${name} cannot listen on HOST=${env.HOST}: no such address on this machine (${err.code}).\n`
+            : `The ${name} stopped: ${err.name}: ${err.message}\n`,
       );
       process.exit(1);
     });

@@ -1,6 +1,9 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnvError } from '../../src/config/env.js';
-import { failureMessage } from '../../src/config/errors.js';
+import { failureMessage, makeDataDir, OperatorError } from '../../src/config/errors.js';
 import { openDatabase } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 
@@ -49,5 +52,22 @@ describe('failureMessage', () => {
     expect(failureMessage(new TypeError('boom'), 'reconciliation failed')).toBe(
       'reconciliation failed: TypeError: boom',
     );
+  });
+});
+
+describe('makeDataDir', () => {
+  it('creates the folder, and names DATA_DIR when a file is in its way', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pmh-data-'));
+    try {
+      makeDataDir(path.join(dir, 'a', 'b'));
+      expect(existsSync(path.join(dir, 'a', 'b'))).toBe(true);
+      writeFileSync(path.join(dir, 'file'), '');
+      expect(() => makeDataDir(path.join(dir, 'file'))).toThrow(
+        `DATA_DIR ${path.join(dir, 'file')} is not a folder`,
+      );
+      expect(() => makeDataDir(path.join(dir, 'file', 'x'))).toThrow(OperatorError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadInsurerEnv } from '../../config/env.js';
-import { failureMessage } from '../../config/errors.js';
+import { failureMessage, makeDataDir } from '../../config/errors.js';
 import { serverTls } from '../../config/tls.js';
 import { KeyRing, masterKeyFor } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';
@@ -15,7 +14,7 @@ import { InsurerService } from './insurer.service.js';
 async function main(): Promise<void> {
   const env = loadInsurerEnv();
   const logger = createLogger(env.LOG_LEVEL);
-  mkdirSync(env.DATA_DIR, { recursive: true });
+  makeDataDir(env.DATA_DIR);
   const database = await openDatabase(
     env.DATABASE_URL ? { url: env.DATABASE_URL } : { dataDir: path.join(env.DATA_DIR, 'pglite') },
   );
