@@ -156,11 +156,17 @@ export class ExchangeService {
     await appendAudit(tx, EXCHANGE_AUDIT_CHAIN, entries, this.deps.clock());
   }
 
+  /**
+   * The provider's values of the asked items for one person, null where it holds none. A code
+   * that names nobody at this provider answers the same way (every item null), so that an
+   * answer never tells whether the person is known to the provider.
+   */
   async #readItems(
     providerId: string,
-    code: string,
+    code: string | null,
     items: readonly string[],
   ): Promise<Record<string, string | null>> {
+    if (code === null) return Object.fromEntries(items.map((item) => [item, null]));
     const { dataKey } = await this.deps.keyRing.forScope(`agency:${providerId}`);
     const rows = await this.deps.db
       .select()
@@ -249,7 +255,7 @@ export class ExchangeService {
     const status: InquiryStatus = held.length > 0 ? 'awaiting-release' : 'answered';
     let answer: string | null = null;
     if (status === 'answered') {
-      const content = providerCode ? await this.#readItems(input.providerId, providerCode, input.items) : {};
+      const content = await this.#readItems(input.providerId, providerCode, input.items);
       answer = await this.#sealAnswer(id, caller.requesterId, {
         requestId: caller.requestId,
         inquiryId: id,
@@ -364,7 +370,7 @@ export class ExchangeService {
         requesterId: r.requesterId,
         procedure: r.procedure,
         heldItems: JSON.parse(r.pendingItems ?? '[]') as string[],
-        content: r.providerCode ? await this.#readItems(providerId, r.providerCode, items) : {},
+        content: await this.#readItems(providerId, r.providerCode, items),
         createdAt: r.createdAt.toISOString(),
       });
     }
@@ -420,9 +426,7 @@ export class ExchangeService {
     }
     let answer: string | null = null;
     if (decision.release) {
-      const content = row.providerCode
-        ? await this.#readItems(providerId, row.providerCode, JSON.parse(row.items) as string[])
-        : {};
+      const content = await this.#readItems(providerId, row.providerCode, JSON.parse(row.items) as string[]);
       answer = await this.#sealAnswer(row.id, row.requesterId, {
         requestId: row.requestId,
         inquiryId: row.id,
