@@ -7,6 +7,7 @@ export const AUDIT_ACTIONS = {
   subjectUpdated: 'subject.updated',
   subjectDeleted: 'subject.deleted',
   subjectViewed: 'subject.viewed',
+  accessHistoryViewed: 'subject.access-history-viewed',
   subjectUnchanged: 'subject.unchanged',
   entitlementCreated: 'entitlement.created',
   entitlementUpdated: 'entitlement.updated',

@@ -1,6 +1,7 @@
 import { AUDIT_ACTIONS, appendAudit } from '../audit/index.js';
 import type { Db } from '../db/client.js';
 import {
+  type AccessHistory,
   type ChangeResult,
   type HubCaller,
   MASKED_MY_NUMBER,
@@ -108,6 +109,11 @@ export class RemoteHub implements PmhPort {
   }
 
   /** Numbering is PMH's business when PMH is remote: no states to show here. */
+  async accessHistory(): Promise<ChangeResult<AccessHistory>> {
+    // PMH keeps its own access log; its public API offers no way to read it.
+    return { ok: false, reason: 'unsupported' };
+  }
+
   async numberingStates(): Promise<Record<string, NumberingView>> {
     return {};
   }

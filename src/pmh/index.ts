@@ -51,6 +51,10 @@ export {
   tenants,
 } from './pmh.tables.js';
 export {
+  ACCESS_HISTORY_LIMIT,
+  type AccessEntry,
+  type AccessHistory,
+  accessHistorySchema,
   type ControlFlags,
   controlFlagsSchema,
   type EntitlementPatch,

@@ -2,7 +2,13 @@ import type { Actor } from '../audit/index.js';
 import type { FieldError } from '../validation/index.js';
 import type { PreparedSubmission } from './pmh.prepare.js';
 import type { RecordResult, RegistrationRecord } from './pmh.schemas.js';
-import type { ControlFlags, EntitlementPatch, NumberingView, SubjectView } from './pmh.views.js';
+import type {
+  AccessHistory,
+  ControlFlags,
+  EntitlementPatch,
+  NumberingView,
+  SubjectView,
+} from './pmh.views.js';
 
 /** Who is asking the hub, for which tenant and business. The tenant comes from the caller's credentials. */
 export interface HubCaller {
@@ -68,6 +74,12 @@ export interface PmhPort {
     subjectId: string,
     flags: ControlFlags,
   ): Promise<ChangeResult<SubjectView>>;
+  /**
+   * Who saw or changed a subject's data, and when (a disclosure request, seed A50): its entries
+   * in the tenant's audit log and the clinic and portal lookups of its PMH-ID, newest first,
+   * never a value. The reading itself is audited.
+   */
+  accessHistory(caller: HubCaller, subjectId: string): Promise<ChangeResult<AccessHistory>>;
   /** Numbering states of the caller's subjects (no personal data), keyed by subject id. */
   numberingStates(caller: HubCaller, subjectIds: readonly string[]): Promise<Record<string, NumberingView>>;
 }

@@ -9,8 +9,9 @@ import {
   lockAuditChain,
 } from '../audit/index.js';
 import { hmac, type KeyRing } from '../crypto/index.js';
-import type { Db } from '../db/client.js';
+import { type Db, queryRows, sql } from '../db/client.js';
 import { type FieldError, toFieldErrors } from '../validation/index.js';
+import { LOOKUP_AUDIT_CHAIN } from './lookups/lookup-committer.js';
 import { READ_MODEL_SCOPE, refreshReadModel, sealEntitlementFace } from './lookups/read-model.js';
 import type { ChangeResult, HubCaller, PmhPort, Submission } from './pmh.port.js';
 import { type PreparedRecord, PreparedSubmission, prepareRecords } from './pmh.prepare.js';
@@ -33,6 +34,9 @@ import {
 } from './pmh.schemas.js';
 import { subjects, submissions } from './pmh.tables.js';
 import {
+  ACCESS_HISTORY_LIMIT,
+  type AccessEntry,
+  type AccessHistory,
   type ControlFlags,
   type EntitlementPatch,
   MASKED_MY_NUMBER,
@@ -595,6 +599,59 @@ export class PmhService implements PmhPort {
       return {
         ok: true,
         value: this.#view(repo, { ...subject, ...set }, await repo.entitlementsOf([subject.id]), false),
+      };
+    });
+  }
+
+  /**
+   * A subject's access history, newest first (see {@link PmhPort.accessHistory}): its entries in
+   * the tenant's chain (read along the chain's key, tenant first) and the lookups of its PMH-ID.
+   * Neither chain is indexed by subject, so the cost grows with the log: this is for the
+   * occasional disclosure request, not for a screen that reloads.
+   */
+  async accessHistory(caller: HubCaller, subjectId: string): Promise<ChangeResult<AccessHistory>> {
+    return this.#withRepo(caller, async (repo, tx) => {
+      const subject = await repo.findById(subjectId);
+      if (!subject) return { ok: false, reason: 'not-found' };
+      const read = async (chain: string, ref: string, label: AccessEntry['chain']): Promise<AccessEntry[]> =>
+        (
+          await queryRows<{
+            at: Date | string;
+            actor_kind: string;
+            actor_id: string;
+            action: string;
+            request_id: string | null;
+          }>(
+            tx,
+            sql`select at, actor_kind, actor_id, action, request_id from audit.entries
+                where tenant_code = ${chain} and subject_ref = ${ref}
+                order by seq desc limit ${ACCESS_HISTORY_LIMIT + 1}`,
+          )
+        ).map((r) => ({
+          at: new Date(r.at).toISOString(),
+          chain: label,
+          actorKind: r.actor_kind,
+          actorId: r.actor_id,
+          action: r.action,
+          requestId: r.request_id,
+        }));
+      const entries = [
+        ...(await read(caller.tenantCode, subject.id, 'municipality')),
+        ...(subject.pmhId ? await read(LOOKUP_AUDIT_CHAIN, subject.pmhId, 'lookups') : []),
+      ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+      await appendAudit(
+        tx,
+        caller.tenantCode,
+        [this.#audit(caller, AUDIT_ACTIONS.accessHistoryViewed, subject.id)],
+        this.deps.clock(),
+      );
+      return {
+        ok: true,
+        value: {
+          subjectId: subject.id,
+          entries: entries.slice(0, ACCESS_HISTORY_LIMIT),
+          truncated: entries.length > ACCESS_HISTORY_LIMIT,
+        },
       };
     });
   }

@@ -133,4 +133,38 @@ export const controlFlagsSchema = z
 /** See {@link controlFlagsSchema}. */
 export type ControlFlags = z.output<typeof controlFlagsSchema>;
 
+/** The most entries {@link accessHistorySchema} lists at once (newest first). */
+export const ACCESS_HISTORY_LIMIT = 10_000;
+
+/** One access to a subject's data: who, when, what; never a value. */
+export const accessEntrySchema = z
+  .object({
+    at: z.string().openapi({ example: '2026-11-30T09:00:00.000Z' }),
+    chain: z
+      .enum(['municipality', 'lookups'])
+      .openapi({
+        description: "municipality: the tenant's own log; lookups: clinics and the My Number Portal",
+      }),
+    actorKind: z.string().openapi({ example: 'client' }),
+    actorId: z.string(),
+    action: z.string().openapi({ example: 'subject.viewed' }),
+    requestId: z.string().nullable(),
+  })
+  .openapi('AccessEntry');
+
+/** A subject's access history (for a disclosure request, seed A50), newest first. */
+export const accessHistorySchema = z
+  .object({
+    subjectId: z.string(),
+    entries: z.array(accessEntrySchema),
+    truncated: z
+      .boolean()
+      .openapi({ description: `true when there were more than ${ACCESS_HISTORY_LIMIT} entries` }),
+  })
+  .openapi('AccessHistory');
+/** See {@link accessHistorySchema}. */
+export type AccessHistory = z.infer<typeof accessHistorySchema>;
+/** See {@link accessEntrySchema}. */
+export type AccessEntry = z.infer<typeof accessEntrySchema>;
+
 export { basicFiveInfoSchema };

@@ -229,6 +229,51 @@ describe('getSubject', () => {
   });
 });
 
+describe('getAccessHistory', () => {
+  it('lists who registered, read and changed a subject, newest first, audits its own reading, and needs my-number:view', async () => {
+    const t = await h.tenant();
+    const [res] = await results(await register(t.token, [record()]));
+    const path = `/api/v1/subjects/${res?.subjectId}`;
+    const subject = (await (await h.request(path, { token: t.readOnly })).json()) as {
+      entitlements: { entitlementId: string }[];
+    };
+    await h.request(`${path}/entitlements/${subject.entitlements[0]?.entitlementId}`, {
+      method: 'PATCH',
+      token: t.token,
+      headers: { 'content-type': 'application/json', 'x-request-id': 'history-change-1' },
+      body: JSON.stringify({ incomeSegment: '一般' }),
+    });
+    expect((await h.request(`${path}/access-history`, { token: t.noMyNumber })).status).toBe(403);
+
+    const first = await h.request(`${path}/access-history`, { token: t.token });
+    expect(first.status, await first.clone().text()).toBe(200);
+    const history = (await first.json()) as {
+      subjectId: string;
+      truncated: boolean;
+      entries: { chain: string; action: string; actorKind: string; requestId: string | null; at: string }[];
+    };
+    expect(history.entries.map((e) => e.action)).toEqual([
+      'entitlement.updated',
+      'subject.viewed',
+      'entitlement.created',
+    ]);
+    expect(history.entries[0]).toMatchObject({
+      chain: 'municipality',
+      actorKind: 'client',
+      requestId: 'history-change-1',
+    });
+    expect(history.truncated).toBe(false);
+    expect(JSON.stringify(history), 'no value, only who, when and what').not.toContain('一般');
+
+    const again = (await (
+      await h.request(`${path}/access-history`, { token: t.token })
+    ).json()) as typeof history;
+    expect(again.entries[0]?.action, 'the first reading of the history is in it').toBe(
+      'subject.access-history-viewed',
+    );
+  });
+});
+
 describe('two businesses of one municipality', () => {
   it('do not see, change or delete each other’s subjects, entitlements or linkage files', async () => {
     const t = await h.tenant();

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { SCOPES } from '../../identity/index.js';
 import {
+  accessHistorySchema,
   type ChangeResult,
   controlFlagsSchema,
   dateField,
@@ -171,6 +172,24 @@ const setControlFlags = createRoute({
   },
 });
 
+const getAccessHistory = createRoute({
+  method: 'get',
+  path: '/subjects/{subjectId}/access-history',
+  operationId: 'getAccessHistory',
+  tags: [TAG],
+  summary: 'Who saw or changed a subject, and when: for a disclosure request (開示請求)',
+  description:
+    "The subject's entries in the tenant's audit log (registration, reads, changes, numbering) and the clinic and My Number Portal lookups of its PMH-ID, newest first; never a value. Needs scope my-number:view, as handling a disclosure request is privileged work; the reading itself is audited. The logs are not indexed by subject: meant for the occasional request, its cost grows with the log.",
+  security,
+  request: { params: subjectParams },
+  responses: {
+    200: json(accessHistorySchema, 'The access history'),
+    ...NOT_FOUND,
+    501: problemResponse('Remote mode: PMH keeps this log'),
+    ...COMMON_PROBLEMS,
+  },
+});
+
 /**
  * Mounts the municipality-side registration operations (seed ㉖) on a router.
  *
@@ -200,6 +219,11 @@ export function registerRegistrationRoutes(app: Router, deps: { hub: PmhPort; ou
     ]);
     if (!view) throw new Problem('not-found');
     return c.json(delivery ? { ...view, delivery } : view, 200);
+  });
+
+  app.openapi(getAccessHistory, async (c) => {
+    requireScope(c, SCOPES.myNumberView);
+    return c.json(unwrap(await deps.hub.accessHistory(hubCaller(c), c.req.valid('param').subjectId)), 200);
   });
 
   app.openapi(getSubmission, async (c) => {

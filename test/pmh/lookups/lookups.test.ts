@@ -299,6 +299,36 @@ describe('clinic lookups by linkage key', () => {
     expect(await verifyAuditChain(h.database.db, LOOKUP_AUDIT_CHAIN)).toMatchObject({ ok: true });
   });
 
+  it("lists every clinic lookup of a person in that person's access history, for its municipality only", async () => {
+    const t = await h.tenant();
+    const { card, subjectId } = await enrolled(t.token);
+    const at = await eligibility.lookupAtClinic({
+      cardSerial: card,
+      consent: true,
+      institutionCode: CLINIC,
+      dateOfCare: '2025-06-01',
+    });
+    const res = await h.request(`/api/v1/subjects/${subjectId}/access-history`, { token: t.token });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const history = (await res.json()) as {
+      entries: { chain: string; action: string; requestId: string | null; at: string }[];
+    };
+    // Newest first; the two chains are merged by time, so only the set is fixed within one millisecond.
+    expect(history.entries.map((e) => e.action).sort()).toEqual(
+      ['entitlement.created', 'lookup.clinic', 'subject.numbered'].sort(),
+    );
+    expect(history.entries.find((e) => e.action === 'lookup.clinic')).toMatchObject({
+      chain: 'lookups',
+      requestId: at.requestId,
+    });
+    const times = history.entries.map((e) => e.at);
+    expect([...times].sort().reverse()).toEqual(times);
+    const other = await h.tenant();
+    expect(
+      (await h.request(`/api/v1/subjects/${subjectId}/access-history`, { token: other.token })).status,
+    ).toBe(404);
+  });
+
   it('answers a FHIR Bundle of Coverage when asked for application/fhir+json', async () => {
     const t = await h.tenant();
     const { card } = await enrolled(t.token);
