@@ -607,53 +607,59 @@ export class PmhService implements PmhPort {
    * A subject's access history, newest first (see {@link PmhPort.accessHistory}): its entries in
    * the tenant's chain (read along the chain's key, tenant first) and the lookups of its PMH-ID.
    * Neither chain is indexed by subject, so the cost grows with the log: this is for the
-   * occasional disclosure request, not for a screen that reloads.
+   * occasional disclosure request, not for a screen that reloads. The reads hold no lock; only
+   * the audit entry of the reading takes the tenant's chain, briefly.
    */
   async accessHistory(caller: HubCaller, subjectId: string): Promise<ChangeResult<AccessHistory>> {
-    return this.#withRepo(caller, async (repo, tx) => {
-      const subject = await repo.findById(subjectId);
-      if (!subject) return { ok: false, reason: 'not-found' };
-      const read = async (chain: string, ref: string, label: AccessEntry['chain']): Promise<AccessEntry[]> =>
-        (
-          await queryRows<{
-            at: Date | string;
-            actor_kind: string;
-            actor_id: string;
-            action: string;
-            request_id: string | null;
-          }>(
-            tx,
-            sql`select at, actor_kind, actor_id, action, request_id from audit.entries
-                where tenant_code = ${chain} and subject_ref = ${ref}
-                order by seq desc limit ${ACCESS_HISTORY_LIMIT + 1}`,
-          )
-        ).map((r) => ({
-          at: new Date(r.at).toISOString(),
-          chain: label,
-          actorKind: r.actor_kind,
-          actorId: r.actor_id,
-          action: r.action,
-          requestId: r.request_id,
-        }));
-      const entries = [
-        ...(await read(caller.tenantCode, subject.id, 'municipality')),
-        ...(subject.pmhId ? await read(LOOKUP_AUDIT_CHAIN, subject.pmhId, 'lookups') : []),
-      ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-      await appendAudit(
+    // Read outside the tenant's audit lock: a long read must not hold up the tenant's registrations.
+    const { db } = this.deps;
+    const keys = await this.deps.keyRing.forScope(caller.tenantCode);
+    const subject = await new SubjectRepository(db, caller.tenantCode, caller.businessId, keys).findById(
+      subjectId,
+    );
+    if (!subject) return { ok: false, reason: 'not-found' };
+    const read = async (chain: string, ref: string, label: AccessEntry['chain']): Promise<AccessEntry[]> =>
+      (
+        await queryRows<{
+          at: Date | string;
+          actor_kind: string;
+          actor_id: string;
+          action: string;
+          request_id: string | null;
+        }>(
+          db,
+          sql`select at, actor_kind, actor_id, action, request_id from audit.entries
+              where tenant_code = ${chain} and subject_ref = ${ref}
+              order by seq desc limit ${ACCESS_HISTORY_LIMIT + 1}`,
+        )
+      ).map((r) => ({
+        at: new Date(r.at).toISOString(),
+        chain: label,
+        actorKind: r.actor_kind,
+        actorId: r.actor_id,
+        action: r.action,
+        requestId: r.request_id,
+      }));
+    const entries = [
+      ...(await read(caller.tenantCode, subject.id, 'municipality')),
+      ...(subject.pmhId ? await read(LOOKUP_AUDIT_CHAIN, subject.pmhId, 'lookups') : []),
+    ].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    await this.#withRepo(caller, (_repo, tx) =>
+      appendAudit(
         tx,
         caller.tenantCode,
         [this.#audit(caller, AUDIT_ACTIONS.accessHistoryViewed, subject.id)],
         this.deps.clock(),
-      );
-      return {
-        ok: true,
-        value: {
-          subjectId: subject.id,
-          entries: entries.slice(0, ACCESS_HISTORY_LIMIT),
-          truncated: entries.length > ACCESS_HISTORY_LIMIT,
-        },
-      };
-    });
+      ),
+    );
+    return {
+      ok: true,
+      value: {
+        subjectId: subject.id,
+        entries: entries.slice(0, ACCESS_HISTORY_LIMIT),
+        truncated: entries.length > ACCESS_HISTORY_LIMIT,
+      },
+    };
   }
 
   /** Numbering states of the caller's subjects, for linkage-file row results. */
