@@ -140,11 +140,9 @@ export const ACCESS_HISTORY_LIMIT = 10_000;
 export const accessEntrySchema = z
   .object({
     at: z.string().openapi({ example: '2026-11-30T09:00:00.000Z' }),
-    chain: z
-      .enum(['municipality', 'lookups'])
-      .openapi({
-        description: "municipality: the tenant's own log; lookups: clinics and the My Number Portal",
-      }),
+    chain: z.enum(['municipality', 'lookups']).openapi({
+      description: "municipality: the tenant's own log; lookups: clinics and the My Number Portal",
+    }),
     actorKind: z.string().openapi({ example: 'client' }),
     actorId: z.string(),
     action: z.string().openapi({ example: 'subject.viewed' }),
