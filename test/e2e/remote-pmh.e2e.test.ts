@@ -299,6 +299,14 @@ describe('the gateway in remote mode', () => {
     });
     expect(flags.status).toBe(501);
     expect(((await flags.json()) as { type: string }).type).toBe('/problems/not-available-in-remote-mode');
+    const staff = await createClient(gatewayDb.db, {
+      name: 'disclosure desk',
+      tenantCode: t.municipalityCode,
+      businessId: t.businessId,
+      scopes: [SCOPES.read, SCOPES.myNumberView],
+    });
+    const history = await call(`/api/v1/subjects/${crypto.randomUUID()}/access-history`, staff.token);
+    expect(history.status, 'PMH keeps the access log').toBe(501);
     expect((await call('/pmh/v1/registration-tasks', t.gatewayToken, { method: 'POST' })).status).toBe(404);
     const metrics = await (await gateway.app.request('/metrics')).text();
     expect(metrics).toMatch(/^pmh_outbox_depth \d+$/m);
