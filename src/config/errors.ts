@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { maskTwelveDigitRuns } from '../gateway/http/logger.js';
+import { maskTwelveDigitRuns } from '../gateway/http/mask.js';
 
 /**
  * An error whose message is written for the operator (a bad setting, a key that does not
@@ -61,24 +60,4 @@ export function failureMessage(err: unknown, what: string): string {
   if (why)
     return `${what}: cannot use the PostgreSQL database of DATABASE_URL: ${why}. Check DATABASE_URL, or unset it to use the embedded PGlite under DATA_DIR.`;
   return `${what}: ${described(err)}`;
-}
-
-/**
- * Creates DATA_DIR (and its parents) if needed; a path that is a file, or a folder that cannot
- * be created, stops start-up with a message naming DATA_DIR.
- *
- * @example
- * makeDataDir(env.DATA_DIR);
- */
-export function makeDataDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new OperatorError(
-      code === 'EEXIST' || code === 'ENOTDIR'
-        ? `DATA_DIR ${dir} is not a folder (a file is in its way)`
-        : `DATA_DIR ${dir} cannot be created (${code})`,
-    );
-  }
 }

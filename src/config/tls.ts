@@ -60,7 +60,7 @@ export function checkServerTls<P extends string>(
  * @example
  * const tls = readPemFiles({ ca: ['NUMBERING_TLS_CA_FILE', env.NUMBERING_TLS_CA_FILE] });
  */
-export function readPemFiles<K extends string>(
+function readPemFiles<K extends string>(
   files: Record<K, readonly [variable: string, file: string | undefined]>,
 ): Partial<Record<K, string>> | undefined {
   const out: Partial<Record<K, string>> = {};
@@ -96,7 +96,7 @@ export function readPemFiles<K extends string>(
  * @example
  * checkTlsMaterial({ cert, key }, 'INSURER_TLS_CERT_FILE / INSURER_TLS_KEY_FILE');
  */
-export function checkTlsMaterial(pem: { ca?: string; cert?: string; key?: string }, variables: string): void {
+function checkTlsMaterial(pem: { ca?: string; cert?: string; key?: string }, variables: string): void {
   try {
     createSecureContext(pem);
   } catch (err) {
@@ -109,6 +109,29 @@ export interface ServerTls {
   cert: string;
   key: string;
   clientCa?: string;
+}
+
+/**
+ * A client's TLS toward an https server from its `<prefix>CA_FILE`, `<prefix>CERT_FILE`,
+ * `<prefix>KEY_FILE` (a CA to trust, a certificate for mutual TLS), checked; undefined when none
+ * is set.
+ *
+ * @example
+ * const tls = clientTls('NUMBERING_TLS_', env); // { ca?, cert?, key? }
+ */
+export function clientTls(
+  prefix: string,
+  e: object,
+): { ca?: string; cert?: string; key?: string } | undefined {
+  const v = e as Record<string, string | undefined>;
+  const name = (kind: string) => `${prefix}${kind}_FILE`;
+  const pem = readPemFiles({
+    ca: [name('CA'), v[name('CA')]],
+    cert: [name('CERT'), v[name('CERT')]],
+    key: [name('KEY'), v[name('KEY')]],
+  });
+  if (pem) checkTlsMaterial(pem, `${prefix}*_FILE`);
+  return pem;
 }
 
 /**

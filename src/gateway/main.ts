@@ -1,7 +1,8 @@
 import path from 'node:path';
+import { makeDataDir } from '../config/data-dir.js';
 import { loadEnv } from '../config/env.js';
-import { failureMessage, makeDataDir } from '../config/errors.js';
-import { checkTlsMaterial, readPemFiles, serverTls } from '../config/tls.js';
+import { failureMessage } from '../config/errors.js';
+import { clientTls, serverTls } from '../config/tls.js';
 import { masterKeyFor } from '../crypto/index.js';
 import { openDatabase } from '../db/client.js';
 import { createInsurerApp } from '../intermediate/insurer/index.js';
@@ -29,12 +30,7 @@ async function main(): Promise<void> {
     );
   }
   const insurerToken = env.INSURER_TOKEN ?? loadOrCreateSecret(env.INSURER_TOKEN_FILE);
-  const numberingTls = readPemFiles({
-    ca: ['NUMBERING_TLS_CA_FILE', env.NUMBERING_TLS_CA_FILE],
-    cert: ['NUMBERING_TLS_CERT_FILE', env.NUMBERING_TLS_CERT_FILE],
-    key: ['NUMBERING_TLS_KEY_FILE', env.NUMBERING_TLS_KEY_FILE],
-  });
-  if (numberingTls) checkTlsMaterial(numberingTls, 'NUMBERING_TLS_*_FILE');
+  const numberingTls = clientTls('NUMBERING_TLS_', env);
   const insurerTls = serverTls('INSURER_TLS_', env);
   const gatewayTls = serverTls('TLS_', env);
   const numberingPort = env.NUMBERING_URL

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../config/env.js';
 import { OperatorError } from '../config/errors.js';
-import { checkTlsMaterial, readPemFiles } from '../config/tls.js';
+import { clientTls } from '../config/tls.js';
 import { CircuitBreaker } from './http/circuit-breaker.js';
 import { createRemotePmhDispatcher, RemotePmhClient } from './remote-pmh/index.js';
 import type { RemotePmhOptions } from './system.js';
@@ -80,12 +80,7 @@ export function remotePmhFromEnv(
   const token = env.PMH_TOKEN_FILE
     ? parsePmhTokens(read(env.PMH_TOKEN_FILE, 'PMH_TOKEN_FILE'), env.PMH_TOKEN_FILE)
     : undefined;
-  const tls = readPemFiles({
-    ca: ['PMH_TLS_CA_FILE', env.PMH_TLS_CA_FILE],
-    cert: ['PMH_TLS_CERT_FILE', env.PMH_TLS_CERT_FILE],
-    key: ['PMH_TLS_KEY_FILE', env.PMH_TLS_KEY_FILE],
-  });
-  if (tls) checkTlsMaterial(tls, 'PMH_TLS_*_FILE');
+  const tls = clientTls('PMH_TLS_', env);
   const dispatcher = createRemotePmhDispatcher(env.PMH_BASE_URL, tls ? { tls } : {});
   const breaker = new CircuitBreaker({ openMs: env.PMH_BREAKER_OPEN_MS });
   const client = new RemotePmhClient({

@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeDataDir } from '../../src/config/data-dir.js';
 import { EnvError } from '../../src/config/env.js';
-import { failureMessage, makeDataDir, OperatorError } from '../../src/config/errors.js';
+import { failureMessage, OperatorError } from '../../src/config/errors.js';
 import { openDatabase } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 

@@ -14,7 +14,7 @@ import { freePort, type ServerProcess, startServer } from './server.js';
 // not passed on).
 
 const PEOPLE = 20;
-const dir = mkdtempSync(path.join(tmpdir(), 'pmh-numbering-tls-'));
+const dir = mkdtempSync(path.join(tmpdir(), 'pmh-tls-'));
 const ca = createPrivateCa({ commonName: 'numbering link CA' });
 const otherCa = createPrivateCa({ commonName: 'some other CA' });
 const files: Record<string, string> = {};

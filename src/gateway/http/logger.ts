@@ -1,24 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-
-const TWELVE_DIGITS = /(?<![0-9])[0-9]{12}(?![0-9])/;
-const TWELVE_DIGIT_RUN = new RegExp(TWELVE_DIGITS.source, 'g');
-const MASK = '[redacted-12-digits]';
-
-/**
- * The text with every run of exactly twelve digits (the shape of a 個人番号) masked: for
- * anything that repeats what a client sent (a log line, the `instance` of a problem).
- *
- * @example
- * maskTwelveDigitRuns('/api/v1/subjects/123456789012'); // '/api/v1/subjects/[redacted-12-digits]'
- */
-export function maskTwelveDigitRuns(text: string): string {
-  return TWELVE_DIGITS.test(text) ? text.replace(TWELVE_DIGIT_RUN, MASK) : text;
-}
-
-/** Whether the text holds a run of exactly twelve digits (which the logs would mask). */
-export function hasTwelveDigitRun(text: string): boolean {
-  return TWELVE_DIGITS.test(text);
-}
+import { maskTwelveDigitRuns } from './mask.js';
 
 function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskTwelveDigitRuns(value);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Principal, Scope } from '../../identity/index.js';
 import type { HubCaller } from '../../pmh/index.js';
 import type { GatewayEnv } from './context.js';
-import { hasTwelveDigitRun } from './logger.js';
+import { hasTwelveDigitRun } from './mask.js';
 import { Problem } from './problem.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { FieldError } from '../../pmh/index.js';
+import { maskNumberSegments } from './mask.js';
 
 /**
  * The closed list of problem codes with their HTTP status and Japanese title
@@ -134,30 +135,6 @@ export const problemSchema = z
 
 /** The body of a problem answer. */
 export type ProblemBody = z.infer<typeof problemSchema>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * A path or JSON pointer with every segment that could hold a 個人番号 replaced: twelve or more
- * digits in it once percent-decoded and NFKC-normalised (so `1234-5678-9012`, `1234%205678%209012`
- * and full-width digits count too), unless it is a UUID (our own ids).
- *
- * @example
- * maskNumberSegments('/api/v1/subjects/1234-5678-9012'); // '/api/v1/subjects/[redacted]'
- */
-export function maskNumberSegments(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => {
-      if (UUID.test(segment)) return segment;
-      let text = segment;
-      try {
-        text = decodeURIComponent(segment);
-      } catch {}
-      return (text.normalize('NFKC').match(/[0-9]/g)?.length ?? 0) >= 12 ? '[redacted]' : segment;
-    })
-    .join('/');
-}
 
 /**
  * Builds the body of a problem answer.

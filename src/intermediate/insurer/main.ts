@@ -1,6 +1,7 @@
 import path from 'node:path';
+import { makeDataDir } from '../../config/data-dir.js';
 import { loadInsurerEnv } from '../../config/env.js';
-import { failureMessage, makeDataDir } from '../../config/errors.js';
+import { failureMessage } from '../../config/errors.js';
 import { serverTls } from '../../config/tls.js';
 import { KeyRing, masterKeyFor } from '../../crypto/index.js';
 import { openDatabase } from '../../db/client.js';

@@ -6,6 +6,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { EnvError } from '../../config/env.js';
 import { OperatorError } from '../../config/errors.js';
+import { isIsoDate } from '../../japanese/index.js';
 
 /** Thrown for a bad command line (or a bad PORT/HOST behind a default); the CLI exits 2. */
 export class UsageError extends Error {
@@ -168,12 +169,7 @@ export async function runCli<T extends { help: boolean }>(
 
 /** Checks a YYYY-MM-DD option (a real calendar date), or throws {@link UsageError}. */
 export function isoDateOption(name: string, value: string): string {
-  const d = new Date(`${value}T00:00:00Z`);
-  if (
-    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
-    Number.isNaN(d.getTime()) ||
-    d.toISOString().slice(0, 10) !== value
-  )
+  if (!isIsoDate(value))
     throw new UsageError(`--${name} must be a date YYYY-MM-DD, not ${JSON.stringify(value)}`);
   return value;
 }

@@ -13,6 +13,7 @@
 
 import { LINKAGE_COLUMNS } from '../../gateway/index.js';
 import {
+  isIsoDate,
   toEraString,
   withInsurerCheckDigit,
   withLuhnCheckDigit,
@@ -326,14 +327,9 @@ export interface FiscalYear {
  * fiscalYearOf('2027-02-14'); // { year: 2026, … }
  */
 export function fiscalYearOf(date: string): FiscalYear {
-  const d = new Date(`${date}T00:00:00Z`);
-  if (
-    !/^\d{4}-\d{2}-\d{2}$/.test(date) ||
-    Number.isNaN(d.getTime()) ||
-    isoOfDay(d.getTime() / DAY_MS) !== date
-  )
-    throw new RangeError(`fiscalYearOf: not a YYYY-MM-DD date: ${JSON.stringify(date)}`);
-  const year = d.getUTCMonth() >= 3 ? d.getUTCFullYear() : d.getUTCFullYear() - 1;
+  if (!isIsoDate(date)) throw new RangeError(`fiscalYearOf: not a YYYY-MM-DD date: ${JSON.stringify(date)}`);
+  const [y, m] = [Number(date.slice(0, 4)), Number(date.slice(5, 7))];
+  const year = m >= 4 ? y : y - 1;
   const pad = (y: number) => String(y).padStart(4, '0');
   return { year, from: `${pad(year)}-04-01`, to: `${pad(year + 1)}-03-31` };
 }
